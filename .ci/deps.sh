@@ -1,0 +1,19 @@
+#!/bin/sh
+# Installs the Debian packages the build and tests need, when run as root;
+# otherwise prints the apt-get line to run.
+PKGS="build-essential clang lua5.4 liblua5.4-dev luajit libluajit-5.1-dev lua-busted \
+libssl-dev pkg-config luarocks lua-check libsmpp34-dev nodejs npm tshark"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" = 0 ]; then
+    echo "installing:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq $missing >/dev/null || exit 1
+else
+    echo "missing packages; run as root:"
+    echo "  sudo apt-get install -y$missing"
+    exit 1
+fi

@@ -1,0 +1,90 @@
+# lua-smpp: build the C module smpp/core.so, run the tests, benchmarks and fuzzers.
+#   make                 build for Lua 5.4 (make LUA=luajit for LuaJIT 2.1)
+#   make test            the busted suite (Lua 5.4, and the codec specs on LuaJIT)
+#   make check-asan      the suite with the C module built with ASan+UBSan
+#   make bench           benchmarks, machine-readable figures
+#   make fuzz            a bounded libFuzzer run of every target
+#   make lint            clang-tidy / cppcheck / luacheck, where installed
+#   make install         into $(PREFIX) (LuaRocks uses the rockspec instead)
+
+LUA ?= 5.4
+ifeq ($(LUA),luajit)
+LUA_INC ?= /usr/include/luajit-2.1
+LUA_BIN ?= luajit
+else
+LUA_INC ?= /usr/include/lua$(LUA)
+LUA_BIN ?= lua$(LUA)
+endif
+BUILD ?= build/$(LUA_BIN)
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+WARN = -std=c99 -Wall -Wextra -pedantic -Werror
+CPPFLAGS += -D_POSIX_C_SOURCE=200809L
+CORE_SRCS = csrc/smpp_buf.c csrc/smpp_defs.c csrc/smpp_pdu.c csrc/smpp_frame.c
+SRCS = $(CORE_SRCS) csrc/lsmpp.c
+HDRS = $(wildcard csrc/*.h)
+
+PREFIX ?= /usr/local
+LUA_VERSION_DIR ?= 5.4
+INSTALL_LMOD ?= $(PREFIX)/share/lua/$(LUA_VERSION_DIR)
+INSTALL_CMOD ?= $(PREFIX)/lib/lua/$(LUA_VERSION_DIR)
+
+BUSTED ?= busted
+SPEC_ENV = LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;" \
+           LUA_CPATH="$(CURDIR)/$(BUILD)/?.so;;"
+# The specs that need only the codec: they run on LuaJIT too.
+CODEC_SPECS = spec/pdu_spec.lua spec/golden_spec.lua spec/malformed_spec.lua spec/framer_spec.lua
+
+.PHONY: all test test-luajit check-asan bench fuzz lint install clean deps
+
+all: $(BUILD)/smpp/core.so
+
+$(BUILD)/smpp/core.so: $(SRCS) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -fPIC -shared -I$(LUA_INC) -o $@ $(SRCS) $(LDFLAGS)
+
+deps:
+	@sh .ci/deps.sh
+
+test: deps all
+	$(SPEC_ENV) $(BUSTED) --lua=$(LUA_BIN) spec
+	@if command -v luajit >/dev/null 2>&1 && [ -d /usr/include/luajit-2.1 ]; then \
+	    $(MAKE) --no-print-directory test-luajit; fi
+
+test-luajit:
+	$(MAKE) --no-print-directory LUA=luajit all
+	$(MAKE) --no-print-directory LUA=luajit BUILD=build/luajit run-codec-specs
+
+run-codec-specs:
+	$(SPEC_ENV) $(BUSTED) --lua=$(LUA_BIN) $(CODEC_SPECS)
+
+check-asan: deps
+	$(MAKE) --no-print-directory BUILD=build/asan \
+	    CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" all
+	ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	LD_PRELOAD="$$(clang -print-file-name=libclang_rt.asan-x86_64.so)" \
+	LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;" \
+	LUA_CPATH="$(CURDIR)/build/asan/?.so;;" $(BUSTED) --lua=$(LUA_BIN) spec
+
+bench: deps all
+	@sh bench/run.sh "$(BUILD)" "$(LUA_BIN)"
+
+fuzz: deps
+	@sh fuzz/run.sh $${FUZZ_SECONDS:-30}
+
+lint:
+	@if command -v cppcheck >/dev/null; then \
+	    cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	        --suppress=missingIncludeSystem -I csrc $(SRCS); fi
+	@if command -v clang-tidy >/dev/null; then \
+	    clang-tidy --quiet $(SRCS) -- $(CPPFLAGS) -std=c99 -I$(LUA_INC) 2>/dev/null; fi
+	@if command -v luacheck >/dev/null; then luacheck --quiet lua spec bench; fi
+
+install: all
+	install -d $(DESTDIR)$(INSTALL_LMOD)/smpp $(DESTDIR)$(INSTALL_CMOD)/smpp
+	install -m 644 lua/smpp/*.lua $(DESTDIR)$(INSTALL_LMOD)/smpp/
+	install -m 755 $(BUILD)/smpp/core.so $(DESTDIR)$(INSTALL_CMOD)/smpp/
+
+clean:
+	rm -rf build fuzz/build bench/build

@@ -1,0 +1,12 @@
+-- smpp: SMPP 3.4 for Lua. This module gathers the public API.
+local pdu = require "smpp.pdu"
+
+local _M = {
+    _VERSION = "0.1.0",
+    pdu = pdu,
+    command = pdu.command,
+    status = pdu.status,
+    tlv = pdu.tlv,
+}
+
+return _M

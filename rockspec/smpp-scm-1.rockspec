@@ -1,0 +1,36 @@
+rockspec_format = "3.0"
+package = "smpp"
+version = "scm-1"
+source = {
+    url = "git+https://example.invalid/lua-smpp.git",
+}
+description = {
+    summary = "SMPP 3.4 client and test SMSC for Lua, with a C core",
+    detailed = [[
+An SMPP 3.4 library: a C core for the PDU codec, the session engine, TLS,
+throttling and keepalive, and a thin idiomatic Lua layer. Works in plain Lua
+scripts, the REPL, coroutines and OpenResty.
+]],
+    license = "MIT",
+}
+dependencies = {
+    "lua >= 5.1",
+}
+external_dependencies = {
+    OPENSSL = { header = "openssl/ssl.h" },
+}
+build = {
+    type = "builtin",
+    modules = {
+        ["smpp"] = "lua/smpp/init.lua",
+        ["smpp.pdu"] = "lua/smpp/pdu.lua",
+        ["smpp.core"] = {
+            sources = {
+                "csrc/smpp_buf.c", "csrc/smpp_defs.c", "csrc/smpp_pdu.c",
+                "csrc/smpp_frame.c", "csrc/lsmpp.c",
+            },
+            defines = { "_POSIX_C_SOURCE=200809L" },
+            incdirs = { "csrc", "$(OPENSSL_INCDIR)" },
+        },
+    },
+}

@@ -131,7 +131,12 @@ static void push_tlvs(lua_State *L, int t, const smpp_pdu *pdu)
         case SMPP_T_INT8:
         case SMPP_T_INT16:
         case SMPP_T_INT32: lua_pushinteger(L, (lua_Integer)v->num); break;
-        case SMPP_T_FLAG: lua_pushboolean(L, 1); break;
+        case SMPP_T_FLAG: /* true, or the SMPP 5.0 one-octet value */
+            if (v->len == 0)
+                lua_pushboolean(L, 1);
+            else
+                lua_pushinteger(L, (lua_Integer)v->num);
+            break;
         default: lua_pushlstring(L, (const char *)v->ptr, v->len); break;
         }
         lua_rawset(L, t);
@@ -447,10 +452,16 @@ static void get_tlv(lua_State *L, codec *c, int idx)
     case SMPP_T_INT16: v->num = get_uint(L, ti->name, 0xFFFF); break;
     case SMPP_T_INT32: v->num = get_uint(L, ti->name, 0xFFFFFFFF); break;
     case SMPP_T_FLAG:
-        if (!lua_isboolean(L, -1))
-            type_error(L, ti->name, "a boolean");
-        if (!lua_toboolean(L, -1))
-            return; /* false: left out */
+        if (lua_isboolean(L, -1)) {
+            if (!lua_toboolean(L, -1))
+                return; /* false: left out */
+            v->len = 0;
+        } else if (lua_isinteger(L, -1)) {
+            v->num = get_uint(L, ti->name, 0xFF);
+            v->len = 1;
+        } else {
+            type_error(L, ti->name, "true or an integer");
+        }
         break;
     default: v->ptr = get_str(L, c, SMPP_F_COUNT + idx, ti->name, &v->len); break;
     }

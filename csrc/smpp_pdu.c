@@ -238,7 +238,7 @@ static int tlv_length_ok(const smpp_tlv_info *ti, uint32_t len)
     case SMPP_T_INT8: return len == 1;
     case SMPP_T_INT16: return len == 2;
     case SMPP_T_INT32: return len == 4;
-    case SMPP_T_FLAG: return len == 0;
+    case SMPP_T_FLAG: return len <= 1; /* 3.4 has no value; 5.0 allows one octet */
     default: return len >= ti->min_len && (ti->max_len == 0 || len <= ti->max_len);
     }
 }
@@ -273,6 +273,7 @@ static int decode_tlvs(smpp_pdu *pdu, reader *r, smpp_error *err)
             v->len = len;
             switch (ti->type) {
             case SMPP_T_INT8: v->num = r->p[0]; break;
+            case SMPP_T_FLAG: v->num = len ? r->p[0] : 0; break;
             case SMPP_T_INT16: v->num = (uint32_t)(r->p[0] << 8 | r->p[1]); break;
             case SMPP_T_INT32: v->num = get32(r->p); break;
             case SMPP_T_CSTRING: {
@@ -534,7 +535,12 @@ static int encode_named_tlv(const smpp_pdu *pdu, int idx, smpp_buf *out, smpp_er
         put32(b, v->num);
         return (rc = put_tlv_header(out, ti->tag, 4)) != SMPP_OK ? rc : put_bytes(out, b, 4);
     case SMPP_T_FLAG:
-        return put_tlv_header(out, ti->tag, 0);
+        if (v->len == 0)
+            return put_tlv_header(out, ti->tag, 0);
+        if (v->num > 0xFF)
+            return EFAIL("%s: %u does not fit in one octet", ti->name, v->num);
+        b[0] = (uint8_t)v->num;
+        return (rc = put_tlv_header(out, ti->tag, 1)) != SMPP_OK ? rc : put_bytes(out, b, 1);
     case SMPP_T_CSTRING:
         if ((rc = check_cstring(ti->name, v->ptr, v->len, ti->max_len, err)) != SMPP_OK)
             return rc;

@@ -279,3 +279,13 @@ describe("the round-trip property", function()
         end
     end)
 end)
+
+describe("alert_on_message_delivery", function()
+    it("reads the SMPP 5.0 one-octet form as an integer and writes it back", function()
+        local b = pdu.encode{ command = "submit_sm", destination_addr = "1", alert_on_message_delivery = 2 }
+        assert.are.equal("\19\12\0\1\2", b:sub(-5))
+        local p = pdu.decode(b)
+        assert.are.equal(2, p.alert_on_message_delivery)
+        assert.are.equal(b, pdu.encode(p))
+    end)
+end)

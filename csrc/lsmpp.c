@@ -47,13 +47,56 @@ typedef struct codec {
     size_t order_cap;
     char numstr[SMPP_F_COUNT + SMPP_TLV_KNOWN_MAX][24]; /* integers given for strings */
     uint64_t slot_mask[32];                             /* per command: its fields */
+    /* Field names by address: short Lua strings are interned, so a key of
+     * the user's table is one of our anchored name strings exactly when its
+     * address is. A miss falls back to the name table. */
+    struct {
+        const void *name;
+        int key;
+    } by_addr[512];
 } codec;
+
+#define BY_ADDR_MASK 511u
+
+static unsigned addr_hash(const void *p)
+{
+    uintptr_t v = (uintptr_t)p;
+    v ^= v >> 17;
+    v *= 0x9E3779B1u;
+    return (unsigned)(v >> 7) & BY_ADDR_MASK;
+}
+
+static int key_by_addr(const codec *c, const void *p)
+{
+    unsigned h = addr_hash(p);
+    if (p == NULL)
+        return 0;
+    while (c->by_addr[h].name != NULL) {
+        if (c->by_addr[h].name == p)
+            return c->by_addr[h].key;
+        h = (h + 1) & BY_ADDR_MASK;
+    }
+    return 0;
+}
+
+static void remember_addr(codec *c, const void *p, int key)
+{
+    unsigned h = addr_hash(p);
+    if (p == NULL)
+        return;
+    while (c->by_addr[h].name != NULL && c->by_addr[h].name != p)
+        h = (h + 1) & BY_ADDR_MASK;
+    c->by_addr[h].name = p;
+    c->by_addr[h].key = key;
+}
 
 /* Upvalues of the codec functions. */
 #define UV_CODEC lua_upvalueindex(1)
 #define UV_KEYS lua_upvalueindex(2)  /* array: key number -> name */
 #define UV_NAMES lua_upvalueindex(3) /* map: name -> key number; command name -> index+1 */
 #define UV_CMDS lua_upvalueindex(4)  /* map: command name -> smpp_commands index */
+#define UV_PDU_MT lua_upvalueindex(5) /* metatable of decoded PDUs */
+#define NUPVALUES 5
 
 static void push_key(lua_State *L, int key)
 {
@@ -201,7 +244,7 @@ static void push_pdu(lua_State *L, const smpp_pdu *pdu)
     }
     if (pdu->tlv_len > 0)
         push_tlvs(L, t, pdu);
-    luaL_getmetatable(L, PDU_MT);
+    lua_pushvalue(L, UV_PDU_MT);
     lua_setmetatable(L, t);
 }
 
@@ -526,10 +569,13 @@ static int l_encode(lua_State *L)
         if (lua_type(L, -2) != LUA_TSTRING)
             luaL_error(L, "smpp.pdu.encode: field names are strings, got a %s key",
                        luaL_typename(L, -2));
-        lua_pushvalue(L, -2);
-        lua_rawget(L, UV_NAMES);
-        key = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : 0;
-        lua_pop(L, 1);
+        key = key_by_addr(c, lua_topointer(L, -2));
+        if (key == 0) {
+            lua_pushvalue(L, -2);
+            lua_rawget(L, UV_NAMES);
+            key = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : 0;
+            lua_pop(L, 1);
+        }
         if (key >= 1 && key <= SMPP_F_COUNT) {
             int field = (int)key - 1;
             if (c->slot_mask[cmd->index] >> field & 1)
@@ -767,7 +813,7 @@ static void build_key_tables(lua_State *L)
 static void push_upvalues(lua_State *L, int top)
 {
     int i;
-    for (i = 1; i <= 4; i++)
+    for (i = 1; i <= NUPVALUES; i++)
         lua_pushvalue(L, top + i);
 }
 
@@ -812,20 +858,26 @@ int luaopen_smpp_core(lua_State *L)
         lua_pushinteger(L, (lua_Integer)i);
         lua_setfield(L, -2, smpp_commands[i].name);
     }
-    /* stack: module, codec, keys, names, cmds: every function below gets
-     * the last four as upvalues. */
+    lua_pushnil(L);
+    while (lua_next(L, top + 3)) {
+        remember_addr(c, lua_topointer(L, -2), (int)lua_tointeger(L, -1));
+        lua_pop(L, 1);
+    }
+    luaL_getmetatable(L, PDU_MT);
+    /* stack: module, codec, keys, names, cmds, pdu metatable: every
+     * function below gets the last five as upvalues. */
     lua_pushvalue(L, top);
     push_upvalues(L, top);
-    luaL_setfuncs(L, codec_fns, 4);
+    luaL_setfuncs(L, codec_fns, NUPVALUES);
     lua_pop(L, 1);
 
     luaL_newmetatable(L, FRAMER_MT);
     lua_newtable(L);
     push_upvalues(L, top);
-    luaL_setfuncs(L, framer_methods, 4);
+    luaL_setfuncs(L, framer_methods, NUPVALUES);
     lua_setfield(L, -2, "__index");
     push_upvalues(L, top);
-    luaL_setfuncs(L, framer_meta, 4);
+    luaL_setfuncs(L, framer_meta, NUPVALUES);
     lua_settop(L, top);
 
     push_constants(L);

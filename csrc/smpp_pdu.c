@@ -375,20 +375,31 @@ int smpp_pdu_tlv_next(const smpp_pdu *pdu, uint32_t *pos, smpp_tlv *tlv, int *na
 
 /* ---- encoding ---------------------------------------------------------- */
 
+/* The writers take the fast path while the reused buffer has room. */
 static int put_bytes(smpp_buf *out, const void *p, size_t n)
 {
+    if (out->cap - out->len >= n) {
+        if (n > 0)
+            memcpy(out->data + out->len, p, n);
+        out->len += n;
+        return SMPP_OK;
+    }
     return smpp_buf_append(out, p, n);
 }
 
 static int put_u8(smpp_buf *out, uint32_t v)
 {
     uint8_t b = (uint8_t)v;
+    if (out->len < out->cap) {
+        out->data[out->len++] = b;
+        return SMPP_OK;
+    }
     return smpp_buf_append(out, &b, 1);
 }
 
 static int put_cstring(smpp_buf *out, const uint8_t *s, uint32_t len)
 {
-    int rc = smpp_buf_reserve(out, (size_t)len + 1);
+    int rc = out->cap - out->len > len ? SMPP_OK : smpp_buf_reserve(out, (size_t)len + 1);
     if (rc != SMPP_OK)
         return rc;
     if (len > 0)

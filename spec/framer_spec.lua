@@ -1,5 +1,6 @@
 -- smpp.pdu.framer: whole PDUs out of a byte stream, whatever the chunking.
 local smpp = require "smpp"
+local u32 = require("support").u32
 local pdu = smpp.pdu
 
 local function stream()
@@ -74,7 +75,7 @@ describe("framer", function()
 
     it("reports a malformed PDU with its header and goes on with the next", function()
         local f = pdu.framer()
-        local bad = string.pack(">I4I4I4I4", 20, 0x99, 0, 5) .. "abcd"
+        local bad = u32(20, 0x99, 0, 5) .. "abcd"
         f:feed(bad .. pdu.encode{ command = "enquire_link", sequence_number = 6 })
         local p, err, status, hdr = f:next()
         assert.is_nil(p)
@@ -87,7 +88,7 @@ describe("framer", function()
 
     it("reports an impossible command_length once, as fatal, and takes nothing more", function()
         local f = pdu.framer()
-        f:feed(pdu.encode{ command = "enquire_link", sequence_number = 1 } .. string.pack(">I4I4I4I4", 8, 0x15, 0, 2))
+        f:feed(pdu.encode{ command = "enquire_link", sequence_number = 1 } .. u32(8, 0x15, 0, 2))
         assert.are.equal(1, f:next().sequence_number)
         local p, err, status, hdr = f:next()
         assert.is_nil(p)
@@ -104,14 +105,14 @@ describe("framer", function()
 
     it("refuses a command_length over its maximum before buffering the PDU", function()
         local f = pdu.framer{ max_length = 1000 }
-        f:feed(string.pack(">I4I4", 5000, 4))
+        f:feed(u32(5000, 4))
         local p, err, status, hdr = f:next()
         assert.is_nil(p)
         assert.matches("over the limit", err)
         assert.are.equal(0x02, status)
         assert.is_true(hdr.fatal)
         local g = pdu.framer()
-        g:feed(string.pack(">I4I4", 0x7FFFFFFF, 4))
+        g:feed(u32(0x7FFFFFFF, 4))
         assert.matches("over the limit", select(2, g:next()))
     end)
 

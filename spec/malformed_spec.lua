@@ -1,11 +1,12 @@
 -- Malformed input: every bad PDU gets nil, a message naming the problem, and
 -- the command_status a peer should be answered with (3.4 section 5.1.3).
 local smpp = require "smpp"
+local u32 = require("support").u32
 local decode = smpp.pdu.decode
 
--- PDUs are put together here with string.pack, independently of the encoder.
+-- PDUs are put together here by hand, independently of the encoder.
 local function pdu(command_id, body, status, seq, length)
-    return string.pack(">I4I4I4I4", length or 16 + #body, command_id, status or 0, seq or 42) .. body
+    return u32(length or 16 + #body, command_id, status or 0, seq or 42) .. body
 end
 
 local function z(s) return s .. "\0" end

@@ -1,6 +1,7 @@
 -- smpp.pdu: the public codec API, its constants, and the round-trip property
 -- decode(encode(t)) == t and encode(decode(b)) == b over generated PDUs.
 local smpp = require "smpp"
+local u32 = require("support").u32
 local pdu = smpp.pdu
 
 local function plain(t)
@@ -75,10 +76,10 @@ describe("TLVs", function()
     end)
     it("keeps TLVs in the order they came, when it is not the usual one", function()
         -- message_state before receipted_message_id, then a vendor tag, then a repeat
-        local hdr = string.pack(">I4I4I4", 5, 0, 1)
+        local hdr = u32(5, 0, 1)
         local body = "\0\0\0" .. "1\0" .. "\0\0" .. "2\0" .. "\4\0\0\0\0\1\0\0\0\0"
             .. "\4\39\0\1\2" .. "\20\0\0\1x" .. "\0\30\0\4abc\0" .. "\4\39\0\1\3"
-        local b = string.pack(">I4", 16 + #body) .. hdr .. body
+        local b = u32(16 + #body) .. hdr .. body
         local p = assert(pdu.decode(b))
         assert.are.equal(2, p.message_state)
         assert.are.equal("abc", p.receipted_message_id)
@@ -102,7 +103,7 @@ end)
 describe("encode", function()
     it("fills defaults: empty strings, zero integers, interface_version 0x34 in binds", function()
         local b = pdu.encode{ command = "bind_transceiver", system_id = "abc", sequence_number = 1 }
-        assert.are.equal(string.pack(">I4I4I4I4", 16 + 10, 9, 0, 1) .. "abc\0\0\0\52\0\0\0", b)
+        assert.are.equal(u32(16 + 10, 9, 0, 1) .. "abc\0\0\0\52\0\0\0", b)
     end)
     it("accepts integers for string fields", function()
         local p = pdu.decode(pdu.encode{ command = "submit_sm", destination_addr = 447700900123 })

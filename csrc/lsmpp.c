@@ -46,7 +46,7 @@ typedef struct codec {
     uint16_t *order;
     size_t order_cap;
     char numstr[SMPP_F_COUNT + SMPP_TLV_KNOWN_MAX][24]; /* integers given for strings */
-    uint64_t slot_mask[32];                             /* per command: its fields */
+    uint64_t slot_mask[32]; /* per command: the fields it takes */
     /* Field names by address: short Lua strings are interned, so a key of
      * the user's table is one of our anchored name strings exactly when its
      * address is. A miss falls back to the name table. */
@@ -582,8 +582,6 @@ static int l_encode(lua_State *L)
                 get_field(L, c, field);
             else if (field == SMPP_F_MESSAGE_STATE) /* the TLV of the same name */
                 get_tlv(L, c, smpp_tlv_index(0x0427));
-            else if (field == SMPP_F_BODY && (cmd->flags & SMPP_CMD_RESPONSE))
-                get_field(L, c, field);
             else
                 luaL_error(L, "smpp.pdu.encode: %s is not a field of %s", lua_tostring(L, -2),
                            cmd->name);
@@ -846,6 +844,8 @@ int luaopen_smpp_core(lua_State *L)
         unsigned j;
         for (j = 0; j < smpp_commands[i].nslots; j++)
             c->slot_mask[i] |= (uint64_t)1 << smpp_commands[i].slots[j].field;
+        if (smpp_commands[i].flags & SMPP_CMD_RESPONSE) /* the raw body of an error response */
+            c->slot_mask[i] |= (uint64_t)1 << SMPP_F_BODY;
     }
     lua_newtable(L);
     lua_pushcfunction(L, l_codec_gc);

@@ -267,8 +267,8 @@ describe("submit_sm", function()
         "00", -- esm_class default mode, default type
         "00", -- protocol_id
         "01", -- priority_flag 1
-        "32 34 30 31 33 31 32 33 35 39 35 39 31 30 34 2B 00", -- schedule_delivery_time "240131235959104+" (absolute, 7.1.1)
-        "30 30 30 30 30 31 30 30 30 30 30 30 30 30 30 52 00", -- validity_period "000001000000000R" (relative: 1 day, 7.1.2)
+        "32 34 30 31 33 31 32 33 35 39 35 39 31 30 34 2B 00", -- schedule "240131235959104+" (absolute, 7.1.1)
+        "30 30 30 30 30 31 30 30 30 30 30 30 30 30 30 52 00", -- validity "000001000000000R" (relative, 1 day)
         "01", -- registered_delivery: receipt on success or failure
         "00", -- replace_if_present_flag
         "00", -- data_coding SMSC default alphabet

@@ -69,7 +69,8 @@ end)
 describe("TLVs", function()
     it("keeps unknown tags and re-encodes them unchanged", function()
         local b = pdu.encode{ command = "deliver_sm", sequence_number = 1, destination_addr = "1",
-            receipted_message_id = "abc", unknown_tlvs = { { tag = 0x1400, value = "\1\2" }, { tag = 0x2000, value = "" } } }
+            receipted_message_id = "abc",
+            unknown_tlvs = { { tag = 0x1400, value = "\1\2" }, { tag = 0x2000, value = "" } } }
         local p = pdu.decode(b)
         assert.are.same({ { tag = 0x1400, value = "\1\2" }, { tag = 0x2000, value = "" } }, p.unknown_tlvs)
         assert.are.equal(b, pdu.encode(p))

@@ -277,10 +277,14 @@ static int decode_tlvs(smpp_pdu *pdu, reader *r, smpp_error *err)
             case SMPP_T_INT16: v->num = (uint32_t)(r->p[0] << 8 | r->p[1]); break;
             case SMPP_T_INT32: v->num = get32(r->p); break;
             case SMPP_T_CSTRING: {
-                /* Some SMSCs leave out the NUL; the value ends at the first NUL. */
+                /* Some SMSCs leave out the NUL; the value ends at the first NUL,
+                 * and without one it must still fit with the NUL added. */
                 const uint8_t *nul = memchr(r->p, 0, len);
                 if (nul != NULL)
                     v->len = (uint32_t)(nul - r->p);
+                else if (len >= ti->max_len)
+                    return DFAIL(SMPP_ESME_RINVPARLEN, "%s: %u octets without a NUL, at most %u",
+                                 ti->name, len, (unsigned)ti->max_len - 1);
                 break;
             }
             default: break;

@@ -128,6 +128,16 @@ describe("decoding malformed input", function()
         assert.are.equal("abc", p.receipted_message_id)
     end)
 
+    it("refuses a receipted_message_id without a NUL that would not fit with one (0xC2)", function()
+        -- found by fuzz/fuzz_decode: it decoded, but could not be encoded again
+        local p, err, st = decode(pdu(0x80000004, "\0" .. "\0\30\0\65" .. ("a"):rep(65), 0, 1))
+        assert.is_nil(p)
+        assert.are.equal(0xC2, st)
+        assert.matches("receipted_message_id: 65 octets without a NUL, at most 64", err)
+        local ok = assert(decode(pdu(0x80000004, "\0" .. "\0\30\0\64" .. ("a"):rep(64), 0, 1)))
+        assert.are.equal(("a"):rep(64), ok.receipted_message_id)
+    end)
+
     it("never fails on any prefix or any single corrupted octet of a valid PDU", function()
         local good = pdu(SUBMIT_SM, submit_body{ tlvs = "\2\4\0\2\0\1\0\30\0\4abc\0" })
         for n = 0, #good - 1 do

@@ -282,6 +282,7 @@ const char *smpp_strerror(int code)
     case SMPP_EDECODE: return "malformed PDU";
     case SMPP_EENCODE: return "value cannot be encoded";
     case SMPP_EFRAME: return "byte stream cannot be framed";
+    case SMPP_ETEXT: return "text cannot be converted";
     default: return "unknown error";
     }
 }

@@ -17,6 +17,7 @@
 #define SMPP_EDECODE (-2)  /* malformed input; smpp_error.status says what to answer */
 #define SMPP_EENCODE (-3)  /* a value cannot be encoded; smpp_error.msg names it */
 #define SMPP_EFRAME (-4)   /* the byte stream cannot be split into PDUs */
+#define SMPP_ETEXT (-5)    /* text that cannot be converted (smpp_gsm, smpp_text) */
 
 #define SMPP_HEADER_LEN 16
 #define SMPP_DEFAULT_MAX_LENGTH 65536

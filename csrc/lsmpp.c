@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lsmpp_compat.h"
+#include "lsmpp.h"
 #include "smpp_frame.h"
 #include "smpp_pdu.h"
 
@@ -885,6 +885,9 @@ int luaopen_smpp_core(lua_State *L)
     lua_setfield(L, -2, "pdu_metatable");
     lua_pushinteger(L, SMPP_DEFAULT_MAX_LENGTH);
     lua_setfield(L, -2, "DEFAULT_MAX_LENGTH");
+    lua_settop(L, top);
+    lsmpp_open_text(L);
+    lsmpp_open_receipt(L);
     lua_settop(L, top);
     return 1;
 }

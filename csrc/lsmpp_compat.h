@@ -8,7 +8,7 @@
 
 #if LUA_VERSION_NUM == 501
 #define lua_rawlen(L, i) lua_objlen(L, (i))
-static int lua_isinteger(lua_State *L, int i)
+static inline int lua_isinteger(lua_State *L, int i)
 {
     lua_Number n;
     if (lua_type(L, i) != LUA_TNUMBER)

@@ -1,0 +1,346 @@
+/* smpp_receipt: delivery receipt text (SMPP 3.4 appendix B and the variants
+ * SMSCs send) parsed into spans of the input, and message ids compared across
+ * hex, decimal, case and leading zeros. */
+#include "smpp_receipt.h"
+
+#include <string.h>
+
+/* A decimal id is compared with a hex id by value up to this many significant
+ * digits (SMPP message ids are at most 64 octets); longer ones only as text. */
+#define ID_MAX_DIGITS 256
+#define ID_LIMBS (ID_MAX_DIGITS / 9 + 1) /* base 2^32, each > 9 decimal digits */
+
+/* The keys of a receipt. OTHER is a vendor key ("dlvrd_count:", "IMSI:"):
+ * it ends the value before it and is otherwise skipped. */
+enum {
+    K_NONE = -1,
+    K_ID,
+    K_SUB,
+    K_DLVR,
+    K_SUBMIT_DATE,
+    K_DONE_DATE,
+    K_STAT,
+    K_ERR,
+    K_TEXT,
+    K_OTHER
+};
+
+static int is_blank(uint8_t c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v' || c == 0;
+}
+
+static int is_digit(uint8_t c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static int is_alpha(uint8_t c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* What a key is made of: "MCCMNC", "p_nnc", "x-vendor.id". */
+static int is_key_char(uint8_t c)
+{
+    return is_alpha(c) || is_digit(c) || c == '_' || c == '-' || c == '.';
+}
+
+static int hex_value(uint8_t c)
+{
+    if (is_digit(c))
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static uint8_t lower(uint8_t c)
+{
+    return c >= 'A' && c <= 'Z' ? (uint8_t)(c + ('a' - 'A')) : c;
+}
+
+static size_t skip_blanks(const uint8_t *s, size_t n, size_t i)
+{
+    while (i < n && is_blank(s[i]))
+        i++;
+    return i;
+}
+
+/* The end of s[i..] when it starts with word w (lowercase) in any case, else 0. */
+static size_t match_word(const uint8_t *s, size_t n, size_t i, const char *w)
+{
+    size_t k, len = strlen(w);
+    if (n - i < len)
+        return 0;
+    for (k = 0; k < len; k++)
+        if (lower(s[i + k]) != (uint8_t)w[k])
+            return 0;
+    return i + len;
+}
+
+/* The key starting at s[i] (a letter, at the start or after a blank): its
+ * kind, and in *after the offset just past its ':'. K_NONE when s[i] does not
+ * start a key. */
+static int read_key(const uint8_t *s, size_t n, size_t i, size_t *after)
+{
+    static const struct {
+        const char *name;
+        int kind;
+    } names[] = {{"id", K_ID},     {"sub", K_SUB}, {"dlvrd", K_DLVR}, {"dlvr", K_DLVR},
+                 {"stat", K_STAT}, {"err", K_ERR}, {"text", K_TEXT}};
+    /* "submit date", "submit_date", "submit-date", "submitdate", any case */
+    static const struct {
+        const char *first;
+        int kind;
+    } dated[] = {{"submit", K_SUBMIT_DATE}, {"done", K_DONE_DATE}};
+    size_t j, k, len;
+
+    if (i >= n || !is_alpha(s[i]))
+        return K_NONE;
+    for (k = 0; k < sizeof dated / sizeof dated[0]; k++) {
+        j = match_word(s, n, i, dated[k].first);
+        if (j == 0)
+            continue;
+        while (j < n && (s[j] == ' ' || s[j] == '\t' || s[j] == '_' || s[j] == '-'))
+            j++;
+        j = match_word(s, n, j, "date");
+        if (j != 0 && j < n && s[j] == ':') {
+            *after = j + 1;
+            return dated[k].kind;
+        }
+    }
+    for (j = i; j < n && is_key_char(s[j]); j++)
+        ;
+    if (j >= n || s[j] != ':')
+        return K_NONE;
+    *after = j + 1;
+    len = j - i;
+    for (k = 0; k < sizeof names / sizeof names[0]; k++)
+        if (strlen(names[k].name) == len && match_word(s, n, i, names[k].name) == j)
+            return names[k].kind;
+    return K_OTHER;
+}
+
+/* The first key at or after offset i that follows a blank: its start (n when
+ * none), kind in *kind and the offset past its ':' in *after. */
+static size_t next_key(const uint8_t *s, size_t n, size_t i, int *kind, size_t *after)
+{
+    for (; i < n; i++) {
+        if (i > 0 && is_blank(s[i - 1]) && !is_blank(s[i])) {
+            *kind = read_key(s, n, i, after);
+            if (*kind != K_NONE)
+                return i;
+        }
+    }
+    *kind = K_NONE;
+    return n;
+}
+
+static size_t trim_end(const uint8_t *s, size_t start, size_t end)
+{
+    while (end > start && is_blank(s[end - 1]))
+        end--;
+    return end;
+}
+
+static int two(const uint8_t *p)
+{
+    return (p[0] - '0') * 10 + (p[1] - '0');
+}
+
+/* YYMMDDhhmm, YYMMDDhhmmss or YYYYMMDDhhmmss, a real date and time. */
+static int parse_date(const uint8_t *p, size_t n, smpp_receipt_date *d)
+{
+    static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    smpp_receipt_date t;
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (!is_digit(p[i]))
+            return -1;
+    if (n == 14) {
+        t.year = two(p) * 100 + two(p + 2);
+        p += 4;
+    } else if (n == 10 || n == 12) {
+        t.year = 2000 + two(p);
+        p += 2;
+    } else {
+        return -1;
+    }
+    t.month = two(p);
+    t.day = two(p + 2);
+    t.hour = two(p + 4);
+    t.minute = two(p + 6);
+    t.second = n == 10 ? 0 : two(p + 8);
+    if (t.month < 1 || t.month > 12 || t.day < 1 || t.day > mdays[t.month - 1] || t.hour > 23 ||
+        t.minute > 59 || t.second > 59)
+        return -1;
+    if (t.month == 2 && t.day == 29 &&
+        (t.year % 4 != 0 || (t.year % 100 == 0 && t.year % 400 != 0)))
+        return -1;
+    t.present = 1;
+    *d = t;
+    return 0;
+}
+
+/* Whether the one-token value p[0..n) fits a field of this kind, for the
+ * fields that may follow text (below). */
+static int plausible(int kind, const uint8_t *p, size_t n)
+{
+    smpp_receipt_date d;
+    size_t i;
+    switch (kind) {
+    case K_ID: return n > 0;
+    case K_SUBMIT_DATE:
+    case K_DONE_DATE: return parse_date(p, n, &d) == 0;
+    case K_STAT:
+        for (i = 0; i < n; i++)
+            if (!is_alpha(p[i]))
+                return 0;
+        return n > 0;
+    case K_SUB:
+    case K_DLVR:
+    case K_ERR:
+        for (i = 0; i < n; i++)
+            if (!is_digit(p[i]))
+                return 0;
+        return n > 0;
+    default: return 0;
+    }
+}
+
+/* Whether s[i..n), where a key starts, is nothing but receipt fields not seen
+ * yet (seen: bit per kind), each a single plausible token: that is how a
+ * receipt with text before other fields ends ("... text: stat:DELIVRD"). */
+static int fields_to_end(const uint8_t *s, size_t n, size_t i, unsigned seen)
+{
+    size_t after, v, e;
+    int kind;
+    while (i < n) {
+        kind = read_key(s, n, i, &after);
+        if (kind == K_NONE || kind == K_OTHER || kind == K_TEXT || (seen & (1u << kind)))
+            return 0;
+        seen |= 1u << kind;
+        v = skip_blanks(s, n, after);
+        for (e = v; e < n && !is_blank(s[e]); e++)
+            ;
+        if (!plausible(kind, s + v, e - v))
+            return 0;
+        i = skip_blanks(s, n, e);
+    }
+    return 1;
+}
+
+static void set_span(smpp_span *sp, const uint8_t *s, size_t start, size_t end)
+{
+    sp->ptr = s + start;
+    sp->len = end - start;
+}
+
+int smpp_receipt_parse(const uint8_t *s, size_t n, smpp_receipt *r)
+{
+    unsigned seen = 0;
+    size_t i, after = 0, v, end;
+    int kind;
+
+    memset(r, 0, sizeof *r);
+    if (s == NULL)
+        return -1;
+    i = skip_blanks(s, n, 0);
+    kind = read_key(s, n, i, &after);
+    while (kind != K_NONE) {
+        int next;
+        size_t next_after = 0;
+        v = skip_blanks(s, n, after);
+        i = next_key(s, n, v, &next, &next_after);
+        /* text runs to the end, unless only fields not seen yet follow it */
+        while (kind == K_TEXT && next != K_NONE && !fields_to_end(s, n, i, seen))
+            i = next_key(s, n, i + 1, &next, &next_after);
+        end = trim_end(s, v, i);
+        if (kind != K_OTHER && !(seen & (1u << kind))) {
+            seen |= 1u << kind;
+            switch (kind) {
+            case K_ID: set_span(&r->id, s, v, end); break;
+            case K_SUB: set_span(&r->sub, s, v, end); break;
+            case K_DLVR: set_span(&r->dlvr, s, v, end); break;
+            case K_STAT: set_span(&r->stat, s, v, end); break;
+            case K_ERR: set_span(&r->err, s, v, end); break;
+            case K_TEXT: set_span(&r->text, s, v, end); break;
+            case K_SUBMIT_DATE: parse_date(s + v, end - v, &r->submit_date); break;
+            default: parse_date(s + v, end - v, &r->done_date); break;
+            }
+        }
+        kind = next;
+        after = next_after;
+    }
+    return r->id.len > 0 || r->stat.len > 0 ? 0 : -1;
+}
+
+/* s without its leading zeros, but "0" for an id of zeros only. */
+static void strip_zeros(const uint8_t **s, size_t *n)
+{
+    while (*n > 1 && (*s)[0] == '0') {
+        (*s)++;
+        (*n)--;
+    }
+}
+
+static int all_digits(const uint8_t *s, size_t n, int hex)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (hex ? hex_value(s[i]) < 0 : !is_digit(s[i]))
+            return 0;
+    return n > 0;
+}
+
+/* Whether decimal d and hex h (both without leading zeros) are the same
+ * number: d goes into base-2^32 limbs, compared with h nibble by nibble. */
+static int dec_equals_hex(const uint8_t *d, size_t dn, const uint8_t *h, size_t hn)
+{
+    uint32_t limb[ID_LIMBS];
+    size_t nl = 0, i, k;
+
+    /* a number has at least as many decimal digits as hex digits */
+    if (dn > ID_MAX_DIGITS || hn > dn)
+        return 0;
+    for (i = 0; i < dn; i++) {
+        uint32_t carry = (uint32_t)(d[i] - '0');
+        for (k = 0; k < nl; k++) {
+            uint64_t t = (uint64_t)limb[k] * 10 + carry;
+            limb[k] = (uint32_t)t;
+            carry = (uint32_t)(t >> 32);
+        }
+        if (carry)
+            limb[nl++] = carry;
+    }
+    for (k = 0; k < hn || k < nl * 8; k++) {
+        unsigned nib = k / 8 < nl ? (unsigned)(limb[k / 8] >> (4 * (k % 8))) & 15u : 0u;
+        unsigned want = k < hn ? (unsigned)hex_value(h[hn - 1 - k]) : 0u;
+        if (nib != want)
+            return 0;
+    }
+    return 1;
+}
+
+int smpp_receipt_id_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+    size_t i;
+    int same = 1;
+
+    if ((a == NULL && alen > 0) || (b == NULL && blen > 0))
+        return 0;
+    strip_zeros(&a, &alen);
+    strip_zeros(&b, &blen);
+    if (alen == blen) {
+        for (i = 0; i < alen && same; i++)
+            same = lower(a[i]) == lower(b[i]);
+        if (same)
+            return 1;
+    }
+    return (all_digits(a, alen, 0) && all_digits(b, blen, 1) && dec_equals_hex(a, alen, b, blen)) ||
+           (all_digits(b, blen, 0) && all_digits(a, alen, 1) && dec_equals_hex(b, blen, a, alen));
+}

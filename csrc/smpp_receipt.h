@@ -1,0 +1,51 @@
+/* smpp_receipt: delivery receipt text (SMPP 3.4 appendix B) and the
+ * variants SMSCs send, parsed without allocating. */
+#ifndef SMPP_RECEIPT_H
+#define SMPP_RECEIPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct smpp_span {
+    const uint8_t *ptr; /* into the parsed text; NULL when absent */
+    size_t len;
+} smpp_span;
+
+/* A date of the receipt: YYMMDDhhmm or YYMMDDhhmmss (year 2000 + YY), or
+ * YYYYMMDDhhmmss as some SMSCs write it. present only for a real date and
+ * time ("0000000000" is absent); second is 0 for YYMMDDhhmm. */
+typedef struct smpp_receipt_date {
+    int present;
+    int year, month, day, hour, minute, second;
+} smpp_receipt_date;
+
+typedef struct smpp_receipt {
+    smpp_span id, sub, dlvr, stat, err, text;
+    smpp_receipt_date submit_date, done_date;
+} smpp_receipt;
+
+/* Parses "id:... sub:... dlvr:... submit date:... done date:... stat:...
+ * err:... text:..." and its variants: keys in any case, in any order,
+ * "submit_date"/"done_date", dates with seconds, missing or extra fields.
+ * text runs to the end. Returns 0 when at least id or stat was found, -1 when
+ * the text does not look like a receipt at all.
+ * In detail: the text must start with a key ("word:"); a key starts the text
+ * or follows a blank. A value runs from its key to the next key, blanks
+ * trimmed, empty when two keys meet (a span of length 0; absent fields are
+ * {NULL, 0}). "dlvrd:" and "dlvr:" both give dlvr. Vendor keys ("IMSI:")
+ * end the value before them and are skipped; of a repeated key the first
+ * counts. text runs to the end, except when what follows it is nothing but
+ * keys of the receipt not seen yet, each with a one-word value of their kind
+ * ("... text: stat:DELIVRD"). */
+int smpp_receipt_parse(const uint8_t *s, size_t n, smpp_receipt *r);
+
+/* Message ids as SMSCs write them: the same id may come in hex in
+ * submit_sm_resp and in decimal in the receipt, with leading zeros, or in
+ * another case. Returns 1 when a and b name the same message: equal ignoring
+ * ASCII case and leading zeros, or one all decimal digits and the other all
+ * hex digits of the same value (exact, for decimal ids of up to 256
+ * significant digits; SMPP ids have at most 64). So "10" and "16" are the
+ * same id (hex 10 is 16). Otherwise 0. */
+int smpp_receipt_id_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
+
+#endif

@@ -1,0 +1,173 @@
+-- smpp.receipt: delivery receipts (SMPP 3.4 appendix B text and its
+-- variants, the receipted_message_id and message_state TLVs), and message
+-- ids compared the way SMSCs write them (hex or decimal, case, leading zeros).
+local core = require "smpp.core"
+local text_decode = require("smpp.text").decode
+
+local concat, format, upper = table.concat, string.format, string.upper
+local error, ipairs, setmetatable, type = error, ipairs, setmetatable, type
+local receipt_parse, receipt_id_equal = core.receipt_parse, core.receipt_id_equal
+
+local _M = {}
+
+-- message_state (5.2.28) <-> the stat word of the receipt text.
+local STATE_NAMES = { "ENROUTE", "DELIVRD", "EXPIRED", "DELETED", "UNDELIV", "ACCEPTD", "UNKNOWN", "REJECTD" }
+local STATE_NUMBERS = {}
+for n, name in ipairs(STATE_NAMES) do STATE_NUMBERS[name] = n end
+
+-- States after which the SMSC makes no further delivery attempt. ACCEPTD is
+-- left out (many SMSCs send it as "accepted for delivery", before the final
+-- receipt), and so is UNKNOWN (SMPP 5.0: "may be intermediate or permanent").
+local FINAL = { DELIVRD = true, EXPIRED = true, DELETED = true, UNDELIV = true, REJECTD = true }
+
+-- esm_class bits 5-2 (5.2.12) of the deliver_sm / data_sm that carry a receipt.
+local ESM_SMSC_RECEIPT = 0x04
+local ESM_INTERMEDIATE = 0x20
+
+-- Raises a bad-argument error where the public function was called; level:
+-- how deep argerror is called below that function (1: by it directly).
+local function argerror(level, fn, what, want, got)
+    error(format("smpp.receipt.%s: %s must be %s, got %s", fn, what, want, type(got)), level + 2)
+end
+
+local function show_date(d)
+    return format("%04d-%02d-%02d %02d:%02d:%02d", d.year, d.month, d.day, d.hour, d.min, d.sec)
+end
+
+local function show_text(s)
+    if #s > 40 then
+        s = s:sub(1, 37) .. "..."
+    end
+    return (format("%q", s):gsub("\\\n", "\\n"))
+end
+
+local SHOWN = { "id", "stat", "state", "err", "sub", "dlvr", "submit_date", "done_date", "text" }
+
+-- tostring(receipt): one line, e.g.
+-- receipt id=0059113978 stat=DELIVRD state=2 err=000 sub=001 dlvr=001 submit_date=2010-02-10 17:30:00 ...
+local meta = {
+    __name = "smpp.receipt",
+    __tostring = function(r)
+        local out = { "receipt" }
+        for _, k in ipairs(SHOWN) do
+            local v = r[k]
+            if type(v) == "table" then
+                out[#out + 1] = k .. "=" .. show_date(v)
+            elseif type(v) == "string" and (k == "text" or v:find("[^%w%-%.:_]")) then
+                out[#out + 1] = k .. "=" .. show_text(v)
+            elseif v ~= nil then
+                out[#out + 1] = k .. "=" .. v
+            end
+        end
+        return concat(out, " ")
+    end,
+}
+
+-- The field of a PDU table, which must have type want when present.
+local function field(pdu, name, want)
+    local v = pdu[name]
+    if v ~= nil and type(v) ~= want then
+        argerror(2, "parse", "pdu." .. name, "a " .. want, v)
+    end
+    return v
+end
+
+--- Whether a decoded PDU is a delivery receipt by its esm_class: an SMSC
+--- delivery receipt (0x04) or an intermediate delivery notification (0x20),
+--- in a deliver_sm or a data_sm. SME acknowledgements (0x08, 0x10) are not:
+--- they carry the recipient's own text.
+function _M.is_receipt(pdu)
+    if type(pdu) ~= "table" then
+        argerror(1, "is_receipt", "pdu", "a decoded PDU table", pdu)
+    end
+    local command, esm = pdu.command, pdu.esm_class
+    if command ~= nil and command ~= "deliver_sm" and command ~= "data_sm" then
+        return false
+    end
+    if type(esm) ~= "number" then
+        return false
+    end
+    local kind = esm % 64 - esm % 4 -- esm_class & 0x3C, written for LuaJIT too
+    return kind == ESM_SMSC_RECEIPT or kind == ESM_INTERMEDIATE
+end
+
+--- parse(text) or parse(pdu) -> receipt, or nil, "not a delivery receipt".
+--- receipt = { id, sub, dlvr, stat, err, text (strings), submit_date,
+--- done_date (os.date("*t")-style tables), state (message_state number) };
+--- absent fields are nil. For a PDU, the text is short_message (or
+--- message_payload when short_message is empty), and the TLVs
+--- receipted_message_id and message_state win over the text. stat is upper
+--- case; state is also set from a known stat word of the text. The text of
+--- a PDU is read in its data_coding (opts.charset: the account's alphabet for
+--- data_coding 0, "gsm7" by default), so a UCS-2 receipt reads as well.
+function _M.parse(pdu_or_text, opts)
+    local text, id, state
+    if type(pdu_or_text) == "string" then
+        text = pdu_or_text
+    elseif type(pdu_or_text) == "table" then
+        local command = pdu_or_text.command
+        if command ~= nil and command ~= "deliver_sm" and command ~= "data_sm" then
+            return nil, "not a delivery receipt"
+        end
+        text = field(pdu_or_text, "short_message", "string")
+        if text == nil or text == "" then
+            text = field(pdu_or_text, "message_payload", "string")
+        end
+        local dcs = field(pdu_or_text, "data_coding", "number")
+        if text and text ~= "" and dcs then
+            text = text_decode(text, dcs, opts)
+        end
+        id = field(pdu_or_text, "receipted_message_id", "string")
+        state = field(pdu_or_text, "message_state", "number")
+    else
+        argerror(1, "parse", "pdu_or_text", "a receipt text or a decoded deliver_sm", pdu_or_text)
+    end
+    local r = text and receipt_parse(text)
+    if r == nil then
+        if (id == nil or id == "") and state == nil then
+            return nil, "not a delivery receipt"
+        end
+        r = {}
+    end
+    if r.stat then
+        r.stat = upper(r.stat)
+    end
+    if id and id ~= "" then
+        r.id = id
+    end
+    if state then
+        r.state = state
+        r.stat = STATE_NAMES[state] or r.stat
+    else
+        r.state = STATE_NUMBERS[r.stat]
+    end
+    return setmetatable(r, meta)
+end
+
+--- Whether two message ids name the same message: equal ignoring case and
+--- leading zeros, or one in hex and the other in decimal of the same value
+--- (submit_sm_resp "38601fa", receipt "0059113978").
+function _M.same_id(a, b)
+    if type(a) ~= "string" then
+        argerror(1, "same_id", "a", "a string", a)
+    end
+    if type(b) ~= "string" then
+        argerror(1, "same_id", "b", "a string", b)
+    end
+    return receipt_id_equal(a, b)
+end
+
+--- Whether a stat word (any case) or a message_state number is final: the
+--- SMSC will not try again (DELIVRD EXPIRED DELETED UNDELIV REJECTD).
+function _M.final(stat)
+    if type(stat) == "number" then
+        stat = STATE_NAMES[stat]
+    elseif type(stat) == "string" then
+        stat = upper(stat)
+    else
+        argerror(1, "final", "stat", "a stat name or a message_state number", stat)
+    end
+    return FINAL[stat] == true
+end
+
+return _M

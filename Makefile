@@ -1,6 +1,6 @@
 # lua-smpp: build the C module smpp/core.so, run the tests, benchmarks and fuzzers.
 #   make                 build for Lua 5.4 (make LUA=luajit for LuaJIT 2.1)
-#   make test            the busted suite (Lua 5.4, and the codec specs on LuaJIT)
+#   make test            C unit tests, the busted suite (Lua 5.4; codec/text specs on LuaJIT)
 #   make check-asan      the suite with the C module built with ASan+UBSan
 #   make bench           benchmarks, machine-readable figures
 #   make fuzz            a bounded libFuzzer run of every target
@@ -21,8 +21,9 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 WARN = -std=c99 -Wall -Wextra -pedantic -Werror
 CPPFLAGS += -D_POSIX_C_SOURCE=200809L
-CORE_SRCS = csrc/smpp_buf.c csrc/smpp_defs.c csrc/smpp_pdu.c csrc/smpp_frame.c
-SRCS = $(CORE_SRCS) csrc/lsmpp.c
+CORE_SRCS = csrc/smpp_buf.c csrc/smpp_defs.c csrc/smpp_pdu.c csrc/smpp_frame.c \
+            csrc/smpp_gsm.c csrc/smpp_text.c csrc/smpp_receipt.c
+SRCS = $(CORE_SRCS) csrc/lsmpp.c csrc/lsmpp_text.c csrc/lsmpp_receipt.c
 HDRS = $(wildcard csrc/*.h)
 
 PREFIX ?= /usr/local
@@ -33,8 +34,9 @@ INSTALL_CMOD ?= $(PREFIX)/lib/lua/$(LUA_VERSION_DIR)
 BUSTED ?= busted
 SPEC_ENV = LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;" \
            LUA_CPATH="$(CURDIR)/$(BUILD)/?.so;;"
-# The specs that need only the codec: they run on LuaJIT too.
-CODEC_SPECS = spec/pdu_spec.lua spec/golden_spec.lua spec/malformed_spec.lua spec/framer_spec.lua
+# The specs of the codec, text and receipts: they run on LuaJIT too.
+CODEC_SPECS = spec/pdu_spec.lua spec/golden_spec.lua spec/malformed_spec.lua spec/framer_spec.lua \
+              spec/text_spec.lua spec/receipt_spec.lua
 
 .PHONY: all test test-luajit check-asan bench fuzz lint install clean deps
 
@@ -48,6 +50,7 @@ deps:
 	@sh .ci/deps.sh
 
 test: deps all
+	sh spec/c/run.sh
 	$(SPEC_ENV) $(BUSTED) --lua=$(LUA_BIN) spec
 	@if command -v luajit >/dev/null 2>&1 && [ -d /usr/include/luajit-2.1 ]; then \
 	    $(MAKE) --no-print-directory test-luajit; fi

@@ -125,4 +125,7 @@ END {
         printf "target lua/libsmpp34>=%s %s %s\n", lt, cases[c], (rl >= lt ? "ok" : "MISSED")
     }
 }' "$RESULTS" || fail "summarising the results failed"
+
+echo "# message text: split throughput against a plain-Lua encoder"
+"$LUA_BIN" bench/text_bench.lua "$SECS" || fail "text bench failed"
 exit 0

@@ -1,10 +1,11 @@
 #!/bin/sh
 # Bounded libFuzzer run of every target of the C core.
 #   sh fuzz/run.sh [SECONDS]     (from anywhere; default 30, split between the targets)
-# Builds fuzz/build/fuzz_decode and fuzz/build/fuzz_framer, replays the saved
+# Builds fuzz/build/<target> for each of TARGETS, replays the saved
 # reproducers of fuzz/regressions/, seeds fuzz/build/corpus-<target>/ from
-# fuzz/seeds/, runs each target for SECONDS/2 seconds and prints one line per
-# target:  fuzz <target> runs=N secs=S exec/s=R crashes=C
+# fuzz/seeds/ (fuzz/seeds-receipt/ for fuzz_receipt, fuzz/seeds-gsm/ for
+# fuzz_gsm), runs each target for an equal share of SECONDS and prints one
+# line per target:  fuzz <target> runs=N secs=S exec/s=R crashes=C
 # Exits non-zero when a target crashes or a regression reproducer fails.
 # Crash artifacts go to fuzz/build/<target>-crash-<sha1> (and leak-, timeout-, oom-).
 # Environment: CC (default clang), FUZZ_CFLAGS (added), FUZZ_ARGS (added to libFuzzer's).
@@ -14,17 +15,19 @@ secs=${1:-30}
 case $secs in
 '' | *[!0-9]*) echo "usage: sh fuzz/run.sh [SECONDS]" >&2; exit 2 ;;
 esac
-per=$((secs / 2))
-[ "$per" -ge 1 ] || per=1
-
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root" || exit 2
 fz=fuzz
 bld=$fz/build
 CC=${CC:-clang}
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=c99 -D_POSIX_C_SOURCE=200809L -Icsrc"
-CORE="csrc/smpp_buf.c csrc/smpp_defs.c csrc/smpp_pdu.c csrc/smpp_frame.c"
-TARGETS="fuzz_decode fuzz_framer"
+CORE="csrc/smpp_buf.c csrc/smpp_defs.c csrc/smpp_pdu.c csrc/smpp_frame.c csrc/smpp_receipt.c \
+      csrc/smpp_gsm.c csrc/smpp_text.c"
+TARGETS="fuzz_decode fuzz_framer fuzz_receipt fuzz_gsm fuzz_udh"
+# shellcheck disable=SC2086
+set -- $TARGETS
+per=$((secs / $#))
+[ "$per" -ge 1 ] || per=1
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
 mkdir -p "$bld" || exit 2
@@ -54,6 +57,17 @@ for s in "$fz"/seeds/*.bin; do
 done
 { printf '\017\052'; cat "$fz"/seeds/*.bin; } >"$bld/corpus-fuzz_framer/seed-all-stream"
 { printf '\011\001'; cat "$fz"/seeds/*.bin; } >"$bld/corpus-fuzz_framer/seed-all-stream-2"
+# Receipt texts as SMSCs send them; id-split-* start with the octet that splits the ids.
+mkdir -p "$bld/corpus-fuzz_receipt"
+cp "$fz"/seeds-receipt/* "$bld/corpus-fuzz_receipt/"
+# Texts, septets with escapes and packed septets (fuzz_gsm reads each input all three ways).
+mkdir -p "$bld/corpus-fuzz_gsm"
+cp "$fz"/seeds-gsm/* "$bld/corpus-fuzz_gsm/"
+# User data headers: the UDH of each concatenation form, then some text.
+mkdir -p "$bld/corpus-fuzz_udh"
+printf '\005\000\003\007\002\001hello' >"$bld/corpus-fuzz_udh/udh8"
+printf '\006\010\004\022\064\003\002world' >"$bld/corpus-fuzz_udh/udh16"
+printf '\013\005\004\013\204\043\360\000\003\001\002\001\033\145' >"$bld/corpus-fuzz_udh/ports-concat"
 
 status=0
 

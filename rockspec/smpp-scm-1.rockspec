@@ -24,10 +24,14 @@ build = {
     modules = {
         ["smpp"] = "lua/smpp/init.lua",
         ["smpp.pdu"] = "lua/smpp/pdu.lua",
+        ["smpp.text"] = "lua/smpp/text.lua",
+        ["smpp.receipt"] = "lua/smpp/receipt.lua",
         ["smpp.core"] = {
             sources = {
                 "csrc/smpp_buf.c", "csrc/smpp_defs.c", "csrc/smpp_pdu.c",
-                "csrc/smpp_frame.c", "csrc/lsmpp.c",
+                "csrc/smpp_frame.c", "csrc/smpp_gsm.c", "csrc/smpp_text.c",
+                "csrc/smpp_receipt.c", "csrc/lsmpp.c", "csrc/lsmpp_text.c",
+                "csrc/lsmpp_receipt.c",
             },
             defines = { "_POSIX_C_SOURCE=200809L" },
             incdirs = { "csrc", "$(OPENSSL_INCDIR)" },

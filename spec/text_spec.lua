@@ -288,3 +288,36 @@ describe("text.joiner", function()
         assert.is_true(evicted_total >= 40)
     end)
 end)
+
+describe("the GSM 03.38 tables through the Lua API", function()
+    local default = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\u{FFFF}ÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+        .. "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+    it("reads every septet of the default table to its character and back", function()
+        local i = 0
+        for ch in default:gmatch("[%z\1-\127\194-\244][\128-\191]*") do
+            if i ~= 0x1B then -- the escape is not a character
+                local septet = string.char(i)
+                assert.are.equal(ch, text.decode(septet, 0), ("septet 0x%02X"):format(i))
+                assert.are.equal(septet, (text.encode(ch, "gsm7")), ch)
+            end
+            i = i + 1
+        end
+        assert.are.equal(128, i)
+    end)
+    it("reads every character of the extension table, and an unknown escape as its base character", function()
+        local ext = { [0x0A] = "\f", [0x14] = "^", [0x28] = "{", [0x29] = "}", [0x2F] = "\\", [0x3C] = "[",
+            [0x3D] = "~", [0x3E] = "]", [0x40] = "|", [0x65] = "€" }
+        for code, ch in pairs(ext) do
+            assert.are.equal(ch, text.decode("\27" .. string.char(code), 0))
+            assert.are.equal("\27" .. string.char(code), (text.encode(ch, "gsm7")))
+        end
+        assert.are.equal("A", text.decode("\27A", 0))
+    end)
+    it("packs septets as 23.038 shows and unpacks them again", function()
+        assert.are.equal("e8329bfd4697d9ec37", hex(core.gsm_pack(assert(text.encode("hellohello", "gsm7")))))
+        for fill = 0, 6 do
+            local septets = assert(text.encode(("Hi €[x] "):rep(9), "gsm7"))
+            assert.are.equal(septets, core.gsm_unpack(core.gsm_pack(septets, fill), fill, #septets))
+        end
+    end)
+end)

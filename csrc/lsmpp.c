@@ -96,7 +96,7 @@ static void remember_addr(codec *c, const void *p, int key)
 #define UV_NAMES lua_upvalueindex(3) /* map: name -> key number; command name -> index+1 */
 #define UV_CMDS lua_upvalueindex(4)  /* map: command name -> smpp_commands index */
 #define UV_PDU_MT lua_upvalueindex(5) /* metatable of decoded PDUs */
-#define NUPVALUES 5
+#define NUPVALUES LSMPP_NUPVALUES
 
 static void push_key(lua_State *L, int key)
 {
@@ -215,7 +215,7 @@ static void push_tlvs(lua_State *L, int t, const smpp_pdu *pdu)
     }
 }
 
-static void push_pdu(lua_State *L, const smpp_pdu *pdu)
+void lsmpp_push_pdu(lua_State *L, const smpp_pdu *pdu)
 {
     const smpp_command_info *cmd = pdu->cmd;
     int t, i;
@@ -294,7 +294,7 @@ static int l_decode(lua_State *L)
     smpp_error err;
     if (smpp_pdu_decode(&c->pdu, buf, len, max_length, &err) != SMPP_OK)
         return push_decode_error(L, &c->pdu, &err, len >= SMPP_HEADER_LEN, 0);
-    push_pdu(L, &c->pdu);
+    lsmpp_push_pdu(L, &c->pdu);
     return 1;
 }
 
@@ -529,11 +529,11 @@ static void get_field(lua_State *L, codec *c, int field)
     c->pdu.present |= (uint64_t)1 << field;
 }
 
-static const smpp_command_info *get_command(lua_State *L)
+static const smpp_command_info *get_command(lua_State *L, int t)
 {
     const smpp_command_info *cmd = NULL;
     push_key(L, K_COMMAND);
-    lua_rawget(L, 1);
+    lua_rawget(L, t);
     if (lua_type(L, -1) == LUA_TSTRING) {
         lua_rawget(L, UV_CMDS);
         if (lua_isinteger(L, -1))
@@ -543,7 +543,7 @@ static const smpp_command_info *get_command(lua_State *L)
     }
     if (cmd == NULL) {
         push_key(L, K_COMMAND);
-        lua_rawget(L, 1);
+        lua_rawget(L, t);
         luaL_error(L, "smpp.pdu.encode: command: %s is not an SMPP 3.4 command",
                    lua_isnil(L, -1) ? "(missing)" : lua_tostring(L, -1));
     }
@@ -551,20 +551,16 @@ static const smpp_command_info *get_command(lua_State *L)
     return cmd;
 }
 
-/* encode(table) -> bytes. Bad values raise an error naming the field. */
-static int l_encode(lua_State *L)
+smpp_pdu *lsmpp_check_pdu(lua_State *L, int t)
 {
     codec *c = lua_touserdata(L, UV_CODEC);
     const smpp_command_info *cmd;
-    smpp_error err;
-    int rc;
 
-    luaL_checktype(L, 1, LUA_TTABLE);
-    lua_settop(L, 1);
-    cmd = get_command(L);
+    luaL_checktype(L, t, LUA_TTABLE);
+    cmd = get_command(L, t);
     smpp_pdu_init(&c->pdu, cmd, 0);
     lua_pushnil(L);
-    while (lua_next(L, 1)) {
+    while (lua_next(L, t)) {
         lua_Integer key;
         if (lua_type(L, -2) != LUA_TSTRING)
             luaL_error(L, "smpp.pdu.encode: field names are strings, got a %s key",
@@ -600,6 +596,18 @@ static int l_encode(lua_State *L)
         }
         lua_pop(L, 1);
     }
+    return &c->pdu;
+}
+
+/* encode(table) -> bytes. Bad values raise an error naming the field. */
+static int l_encode(lua_State *L)
+{
+    codec *c = lua_touserdata(L, UV_CODEC);
+    smpp_error err;
+    int rc;
+
+    lua_settop(L, 1);
+    lsmpp_check_pdu(L, 1);
     c->out.len = 0;
     rc = smpp_pdu_encode(&c->pdu, &c->out, &err);
     if (rc == SMPP_ENOMEM)
@@ -699,7 +707,7 @@ static int l_framer_next(lua_State *L)
         return n;
     if (smpp_pdu_decode(&c->pdu, p, len, f->max_length, &err) != SMPP_OK)
         return push_decode_error(L, &c->pdu, &err, 1, 0);
-    push_pdu(L, &c->pdu);
+    lsmpp_push_pdu(L, &c->pdu);
     return 1;
 }
 
@@ -808,7 +816,7 @@ static void build_key_tables(lua_State *L)
     }
 }
 
-static void push_upvalues(lua_State *L, int top)
+void lsmpp_push_upvalues(lua_State *L, int top)
 {
     int i;
     for (i = 1; i <= NUPVALUES; i++)
@@ -867,17 +875,19 @@ int luaopen_smpp_core(lua_State *L)
     /* stack: module, codec, keys, names, cmds, pdu metatable: every
      * function below gets the last five as upvalues. */
     lua_pushvalue(L, top);
-    push_upvalues(L, top);
+    lsmpp_push_upvalues(L, top);
     luaL_setfuncs(L, codec_fns, NUPVALUES);
     lua_pop(L, 1);
 
     luaL_newmetatable(L, FRAMER_MT);
     lua_newtable(L);
-    push_upvalues(L, top);
+    lsmpp_push_upvalues(L, top);
     luaL_setfuncs(L, framer_methods, NUPVALUES);
     lua_setfield(L, -2, "__index");
-    push_upvalues(L, top);
+    lsmpp_push_upvalues(L, top);
     luaL_setfuncs(L, framer_meta, NUPVALUES);
+    lua_settop(L, top + NUPVALUES);
+    lsmpp_open_session(L, top);
     lua_settop(L, top);
 
     push_constants(L);

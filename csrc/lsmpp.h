@@ -5,7 +5,21 @@
 
 #include "lsmpp_compat.h"
 
+#include "smpp_pdu.h"
+
 void lsmpp_open_text(lua_State *L);
+/* The module table is at index top, the codec's upvalues above it: the
+ * session functions get them too (lsmpp_push_upvalues), and may then use
+ * the two functions below. */
+#define LSMPP_NUPVALUES 5
+void lsmpp_open_session(lua_State *L, int top);
+void lsmpp_push_upvalues(lua_State *L, int top);
+
+/* The PDU in the Lua table at index t, checked (raises on bad values); it
+ * lives in the codec until the next call. */
+smpp_pdu *lsmpp_check_pdu(lua_State *L, int t);
+/* Pushes a decoded PDU as a table. */
+void lsmpp_push_pdu(lua_State *L, const smpp_pdu *pdu);
 void lsmpp_open_receipt(lua_State *L);
 
 #endif

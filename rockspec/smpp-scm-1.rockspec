@@ -30,8 +30,8 @@ build = {
             sources = {
                 "csrc/smpp_buf.c", "csrc/smpp_defs.c", "csrc/smpp_pdu.c",
                 "csrc/smpp_frame.c", "csrc/smpp_gsm.c", "csrc/smpp_text.c",
-                "csrc/smpp_receipt.c", "csrc/lsmpp.c", "csrc/lsmpp_text.c",
-                "csrc/lsmpp_receipt.c",
+                "csrc/smpp_receipt.c", "csrc/smpp_session.c", "csrc/lsmpp.c",
+                "csrc/lsmpp_text.c", "csrc/lsmpp_receipt.c", "csrc/lsmpp_session.c",
             },
             defines = { "_POSIX_C_SOURCE=200809L" },
             incdirs = { "csrc", "$(OPENSSL_INCDIR)" },

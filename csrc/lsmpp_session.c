@@ -1,0 +1,277 @@
+/* lsmpp_session: Lua binding of the session engine ("smpp.session" objects)
+ * and of the monotonic clock the Lua layer tells it the time with. */
+#include <string.h>
+#include <time.h>
+
+#include "lsmpp.h"
+#include "smpp_session.h"
+
+#define SESSION_MT "smpp.session"
+
+typedef struct lsession {
+    smpp_session *s;
+} lsession;
+
+static smpp_session *check_session(lua_State *L)
+{
+    lsession *ls = luaL_checkudata(L, 1, SESSION_MT);
+    if (ls->s == NULL)
+        luaL_argerror(L, 1, "session already freed");
+    return ls->s;
+}
+
+static int64_t check_now(lua_State *L, int arg)
+{
+    return (int64_t)luaL_checkinteger(L, arg);
+}
+
+static lua_Integer opt_ms(lua_State *L, int t, const char *name, lua_Integer dflt)
+{
+    lua_Integer v;
+    lua_getfield(L, t, name);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return dflt;
+    }
+    if (!lua_isnumber(L, -1))
+        luaL_error(L, "smpp.session: %s must be a number of seconds", name);
+    v = (lua_Integer)(lua_tonumber(L, -1) * 1000);
+    lua_pop(L, 1);
+    return v;
+}
+
+/* session{ role = "esme"|"smsc", window, response_timeout, enquire_link (seconds),
+ *          max_length, sequence } */
+static int l_session(lua_State *L)
+{
+    static const char *const roles[] = {"esme", "smsc", NULL};
+    smpp_session_config cfg;
+    lsession *ls;
+    lua_Integer window, max_length;
+    int64_t now = (int64_t)luaL_optinteger(L, 2, 0);
+
+    memset(&cfg, 0, sizeof cfg);
+    if (!lua_isnoneornil(L, 1)) {
+        luaL_checktype(L, 1, LUA_TTABLE);
+        lua_getfield(L, 1, "role");
+        cfg.role = (smpp_role)luaL_checkoption(L, -1, "esme", roles);
+        lua_pop(L, 1);
+        lua_getfield(L, 1, "window");
+        window = luaL_optinteger(L, -1, 10);
+        luaL_argcheck(L, window >= 1 && window <= 100000, 1, "window must be 1 to 100000");
+        cfg.window = (unsigned)window;
+        lua_pop(L, 1);
+        lua_getfield(L, 1, "max_length");
+        max_length = luaL_optinteger(L, -1, SMPP_DEFAULT_MAX_LENGTH);
+        luaL_argcheck(L, max_length >= 16 && max_length <= 0x7FFFFFFF, 1,
+                      "max_length must be 16 to 2^31-1");
+        cfg.max_length = (size_t)max_length;
+        lua_pop(L, 1);
+        lua_getfield(L, 1, "sequence");
+        cfg.first_sequence = (uint32_t)luaL_optinteger(L, -1, 1);
+        luaL_argcheck(L, cfg.first_sequence >= 1 && cfg.first_sequence <= 0x7FFFFFFF, 1,
+                      "sequence must be 1 to 0x7FFFFFFF");
+        lua_pop(L, 1);
+        cfg.response_timeout_ms = opt_ms(L, 1, "response_timeout", 10000);
+        luaL_argcheck(L, cfg.response_timeout_ms > 0, 1, "response_timeout must be positive");
+        cfg.enquire_link_ms = opt_ms(L, 1, "enquire_link", 20000);
+        if (cfg.enquire_link_ms <= 0)
+            cfg.enquire_link_ms = -1; /* off */
+    }
+    ls = lua_newuserdata(L, sizeof *ls);
+    ls->s = NULL;
+    luaL_getmetatable(L, SESSION_MT);
+    lua_setmetatable(L, -2);
+    ls->s = smpp_session_new(&cfg, now);
+    if (ls->s == NULL)
+        return luaL_error(L, "smpp.session: out of memory");
+    return 1;
+}
+
+static int fail(lua_State *L, smpp_session *s, int rc)
+{
+    lua_pushnil(L);
+    lua_pushstring(L, smpp_session_error(s));
+    switch (rc) {
+    case SMPP_ESTATE: lua_pushliteral(L, "state"); break;
+    case SMPP_EWINDOW: lua_pushliteral(L, "window"); break;
+    case SMPP_ECLOSED: lua_pushliteral(L, "closed"); break;
+    default: return luaL_error(L, "smpp.session: %s", smpp_session_error(s));
+    }
+    return 3;
+}
+
+/* session:send(pdu, now) -> id, sequence_number | nil, message, "state"|"window"|"closed" */
+static int l_send(lua_State *L)
+{
+    smpp_session *s = check_session(L);
+    int64_t now = check_now(L, 3);
+    smpp_pdu *pdu = lsmpp_check_pdu(L, 2);
+    uint64_t id;
+    int rc = smpp_session_send(s, pdu, now, &id);
+    if (rc != SMPP_OK)
+        return fail(L, s, rc);
+    lua_pushinteger(L, (lua_Integer)id);
+    lua_pushinteger(L, (lua_Integer)pdu->sequence_number);
+    return 2;
+}
+
+/* session:respond(pdu, now) -> true | nil, message, code */
+static int l_respond(lua_State *L)
+{
+    smpp_session *s = check_session(L);
+    int64_t now = check_now(L, 3);
+    smpp_pdu *pdu = lsmpp_check_pdu(L, 2);
+    int rc = smpp_session_respond(s, pdu, now);
+    if (rc != SMPP_OK)
+        return fail(L, s, rc);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* session:feed(bytes, now) */
+static int l_feed(lua_State *L)
+{
+    smpp_session *s = check_session(L);
+    size_t n;
+    const char *data = luaL_checklstring(L, 2, &n);
+    if (smpp_session_feed(s, (const uint8_t *)data, n, check_now(L, 3)) != SMPP_OK)
+        return luaL_error(L, "smpp.session: out of memory");
+    return 0;
+}
+
+static const char *const event_names[] = {"response", "request", "timeout", "aborted",
+                                          "unexpected", "invalid", "state", "closed"};
+
+/* session:events(now) -> list of { type, id, command, pdu, message } */
+static int l_events(lua_State *L)
+{
+    smpp_session *s = check_session(L);
+    int64_t now = check_now(L, 2);
+    smpp_event ev;
+    int n = 0;
+    lua_newtable(L);
+    while (smpp_session_next_event(s, now, &ev)) {
+        const smpp_command_info *cmd = smpp_command_by_id(ev.command_id);
+        lua_createtable(L, 0, 5);
+        lua_pushstring(L, event_names[ev.type]);
+        lua_setfield(L, -2, "type");
+        if (ev.id != 0) {
+            lua_pushinteger(L, (lua_Integer)ev.id);
+            lua_setfield(L, -2, "id");
+        }
+        if (cmd != NULL) {
+            lua_pushstring(L, cmd->name);
+            lua_setfield(L, -2, "command");
+        }
+        if (ev.pdu != NULL) {
+            lsmpp_push_pdu(L, ev.pdu);
+            lua_setfield(L, -2, "pdu");
+        }
+        if (ev.message != NULL) {
+            lua_pushstring(L, ev.message);
+            lua_setfield(L, -2, "message");
+        }
+        lua_rawseti(L, -2, ++n);
+    }
+    return 1;
+}
+
+/* session:output() -> the bytes to send (possibly empty) */
+static int l_output(lua_State *L)
+{
+    const uint8_t *p;
+    size_t n = smpp_session_output(check_session(L), &p);
+    lua_pushlstring(L, n ? (const char *)p : "", n);
+    return 1;
+}
+
+/* session:sent(n): n octets of the output went out */
+static int l_sent(lua_State *L)
+{
+    smpp_session *s = check_session(L);
+    const uint8_t *p;
+    lua_Integer n = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, n >= 0 && (size_t)n <= smpp_session_output(s, &p), 2,
+                  "more octets than the output holds");
+    smpp_session_sent(s, (size_t)n);
+    return 0;
+}
+
+/* session:deadline() -> the time the session next needs, or nil */
+static int l_deadline(lua_State *L)
+{
+    int64_t d = smpp_session_deadline(check_session(L));
+    if (d < 0)
+        lua_pushnil(L);
+    else
+        lua_pushinteger(L, (lua_Integer)d);
+    return 1;
+}
+
+static int l_state(lua_State *L)
+{
+    lua_pushstring(L, smpp_state_name(smpp_session_state(check_session(L))));
+    return 1;
+}
+
+static int l_outstanding(lua_State *L)
+{
+    lua_pushinteger(L, smpp_session_outstanding(check_session(L)));
+    return 1;
+}
+
+/* session:close(reason): the link is gone */
+static int l_close(lua_State *L)
+{
+    smpp_session_close(check_session(L), luaL_optstring(L, 2, "closed"));
+    return 0;
+}
+
+static int l_session_gc(lua_State *L)
+{
+    lsession *ls = luaL_checkudata(L, 1, SESSION_MT);
+    smpp_session_free(ls->s);
+    ls->s = NULL;
+    return 0;
+}
+
+static int l_session_tostring(lua_State *L)
+{
+    smpp_session *s = check_session(L);
+    lua_pushfstring(L, "smpp.session (%s, %d outstanding)", smpp_state_name(smpp_session_state(s)),
+                    (int)smpp_session_outstanding(s));
+    return 1;
+}
+
+/* now_ms() -> milliseconds of the monotonic clock */
+static int l_now_ms(lua_State *L)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    lua_pushinteger(L, (lua_Integer)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    return 1;
+}
+
+void lsmpp_open_session(lua_State *L, int top)
+{
+    static const luaL_Reg methods[] = {
+        {"send", l_send},       {"respond", l_respond},   {"feed", l_feed},
+        {"events", l_events},   {"output", l_output},     {"sent", l_sent},
+        {"deadline", l_deadline}, {"state", l_state},     {"outstanding", l_outstanding},
+        {"close", l_close},     {NULL, NULL}};
+    static const luaL_Reg meta[] = {
+        {"__gc", l_session_gc}, {"__tostring", l_session_tostring}, {NULL, NULL}};
+    static const luaL_Reg fns[] = {{"session", l_session}, {"now_ms", l_now_ms}, {NULL, NULL}};
+
+    luaL_newmetatable(L, SESSION_MT);
+    lua_newtable(L);
+    lsmpp_push_upvalues(L, top);
+    luaL_setfuncs(L, methods, LSMPP_NUPVALUES);
+    lua_setfield(L, -2, "__index");
+    luaL_setfuncs(L, meta, 0);
+    lua_pop(L, 1);
+    lua_pushvalue(L, top);
+    luaL_setfuncs(L, fns, 0);
+    lua_pop(L, 1);
+}

@@ -1,0 +1,309 @@
+-- The session engine, sans-I/O: an ESME and an SMSC session wired together
+-- in memory, with a fake clock (milliseconds).
+local core = require "smpp.core"
+local smpp = require "smpp"
+
+-- Moves the bytes one side has to send into the other.
+local function pump(from, to, now)
+    local out = from:output()
+    if #out > 0 then
+        to:feed(out, now)
+        from:sent(#out)
+    end
+    return #out
+end
+
+local function pair(opts)
+    opts = opts or {}
+    local esme = core.session{ role = "esme", window = opts.window, response_timeout = opts.response_timeout,
+        enquire_link = opts.enquire_link, sequence = opts.sequence }
+    local smsc = core.session{ role = "smsc", enquire_link = 0 }
+    return esme, smsc
+end
+
+local function only(events, kind)
+    local out = {}
+    for _, e in ipairs(events) do
+        if e.type == kind then out[#out + 1] = e end
+    end
+    return out
+end
+
+-- Binds esme to smsc with the given bind command; returns the clock.
+local function bind(esme, smsc, command, now)
+    now = now or 0
+    local id = assert(esme:send({ command = command, system_id = "sys", password = "pw" }, now))
+    pump(esme, smsc, now)
+    local req = smsc:events(now)[1]
+    assert.are.equal("request", req.type)
+    assert.are.equal(command, req.pdu.command)
+    assert(smsc:respond({ command = command .. "_resp", sequence_number = req.pdu.sequence_number,
+        system_id = "smsc" }, now))
+    pump(smsc, esme, now)
+    local ev = esme:events(now)
+    assert.are.equal("response", ev[1].type)
+    assert.are.equal(id, ev[1].id)
+    return now
+end
+
+describe("session states", function()
+    it("binds as a transceiver, and both sides know it", function()
+        local esme, smsc = pair()
+        assert.are.equal("open", esme:state())
+        bind(esme, smsc, "bind_transceiver")
+        assert.are.equal("bound_trx", esme:state())
+        assert.are.equal("bound_trx", smsc:state())
+    end)
+    it("goes back to open when the bind is refused", function()
+        local esme, smsc = pair()
+        esme:send({ command = "bind_transmitter", system_id = "x", password = "bad" }, 0)
+        assert.are.equal("binding", esme:state())
+        pump(esme, smsc, 0)
+        local req = smsc:events(0)[1]
+        smsc:respond({ command = "bind_transmitter_resp", sequence_number = req.pdu.sequence_number,
+            command_status = 0x0E }, 0)
+        pump(smsc, esme, 0)
+        local ev = esme:events(0)[1]
+        assert.are.equal(0x0E, ev.pdu.command_status)
+        assert.are.equal("open", esme:state())
+        assert.are.equal("open", smsc:state())
+    end)
+    it("refuses a submit_sm on a receiver bind before sending anything", function()
+        local esme, smsc = pair()
+        bind(esme, smsc, "bind_receiver")
+        local id, err, code = esme:send({ command = "submit_sm", destination_addr = "1" }, 0)
+        assert.is_nil(id)
+        assert.are.equal("state", code)
+        assert.matches("submit_sm is not allowed in state bound_rx for the ESME", err, 1, true)
+        assert.are.equal("", esme:output())
+    end)
+    it("refuses a submit_sm before the bind", function()
+        local esme = pair()
+        local _, err, code = esme:send({ command = "submit_sm", destination_addr = "1" }, 0)
+        assert.are.equal("state", code)
+        assert.matches("in state open", err)
+    end)
+    it("answers a second bind on a bound session with ESME_RALYBND", function()
+        local esme, smsc = pair()
+        bind(esme, smsc, "bind_transceiver")
+        smsc:feed(smpp.pdu.encode{ command = "bind_transceiver", sequence_number = 99, system_id = "x" }, 0)
+        assert.are.same({}, smsc:events(0))
+        local r = smpp.pdu.decode(smsc:output())
+        assert.are.same({ "bind_transceiver_resp", 99, 0x05 }, { r.command, r.sequence_number, r.command_status })
+    end)
+    it("answers a request the peer may not send in this state with ESME_RINVBNDSTS", function()
+        local esme, smsc = pair()
+        bind(esme, smsc, "bind_receiver")
+        smsc:feed(smpp.pdu.encode{ command = "submit_sm", sequence_number = 5, destination_addr = "1" }, 0)
+        local ev = smsc:events(0)
+        assert.are.equal("invalid", ev[1].type)
+        local r = smpp.pdu.decode(smsc:output())
+        assert.are.same({ "submit_sm_resp", 5, 0x04 }, { r.command, r.sequence_number, r.command_status })
+    end)
+    it("unbinds: unbind, unbind_resp, then closed on both sides", function()
+        local esme, smsc = pair()
+        bind(esme, smsc, "bind_transmitter")
+        local id = assert(esme:send({ command = "unbind" }, 0))
+        assert.are.equal("unbinding", esme:state())
+        pump(esme, smsc, 0)
+        local sev = smsc:events(0)
+        assert.are.equal("closed", sev[#sev].type)
+        assert.are.equal("the peer unbound", sev[#sev].message)
+        pump(smsc, esme, 0)
+        local ev = esme:events(0)
+        assert.are.equal("response", ev[1].type)
+        assert.are.equal(id, ev[1].id)
+        assert.are.equal("closed", ev[2].type)
+        assert.are.equal("closed", esme:state())
+    end)
+end)
+
+describe("requests and responses", function()
+    it("matches responses by sequence number, in any order", function()
+        local esme, smsc = pair{ window = 5 }
+        bind(esme, smsc, "bind_transceiver")
+        local ids = {}
+        for i = 1, 3 do
+            ids[i] = assert(esme:send({ command = "submit_sm", destination_addr = tostring(i) }, 0))
+        end
+        pump(esme, smsc, 0)
+        local reqs = smsc:events(0)
+        assert.are.equal(3, #reqs)
+        for i = 3, 1, -1 do
+            smsc:respond({ command = "submit_sm_resp", sequence_number = reqs[i].pdu.sequence_number,
+                message_id = "m" .. reqs[i].pdu.destination_addr }, 0)
+        end
+        pump(smsc, esme, 0)
+        local ev = esme:events(0)
+        assert.are.same({ ids[3], ids[2], ids[1] }, { ev[1].id, ev[2].id, ev[3].id })
+        assert.are.same({ "m3", "m2", "m1" }, { ev[1].pdu.message_id, ev[2].pdu.message_id, ev[3].pdu.message_id })
+        assert.are.equal(0, esme:outstanding())
+    end)
+    it("refuses a request when the window is full, and takes it once a response frees a place", function()
+        local esme, smsc = pair{ window = 2 }
+        bind(esme, smsc, "bind_transceiver")
+        assert(esme:send({ command = "submit_sm", destination_addr = "1" }, 0))
+        assert(esme:send({ command = "submit_sm", destination_addr = "2" }, 0))
+        local id, err, code = esme:send({ command = "submit_sm", destination_addr = "3" }, 0)
+        assert.is_nil(id)
+        assert.are.equal("window", code)
+        assert.matches("window full", err)
+        pump(esme, smsc, 0)
+        local req = smsc:events(0)[1]
+        smsc:respond({ command = "submit_sm_resp", sequence_number = req.pdu.sequence_number, message_id = "a" }, 0)
+        pump(smsc, esme, 0)
+        esme:events(0)
+        assert.is_number((esme:send({ command = "submit_sm", destination_addr = "3" }, 0)))
+    end)
+    it("resolves a request with the generic_nack that names it", function()
+        local esme, smsc = pair()
+        bind(esme, smsc, "bind_transceiver")
+        local id, seq = esme:send({ command = "query_sm", message_id = "1" }, 0)
+        esme:feed(smpp.pdu.encode{ command = "generic_nack", sequence_number = seq, command_status = 0x03 }, 0)
+        local ev = esme:events(0)[1]
+        assert.are.same({ "response", id, "generic_nack", 0x03 }, { ev.type, ev.id, ev.pdu.command, ev.pdu.command_status })
+        assert.are.equal(0, esme:outstanding())
+        assert.is_not_nil(smsc)
+    end)
+    it("reports a late or unknown response instead of failing", function()
+        local esme, smsc = pair()
+        bind(esme, smsc, "bind_transceiver")
+        esme:feed(smpp.pdu.encode{ command = "submit_sm_resp", sequence_number = 4242, message_id = "x" }, 0)
+        local ev = esme:events(0)[1]
+        assert.are.equal("unexpected", ev.type)
+        assert.are.equal(4242, ev.pdu.sequence_number)
+    end)
+    it("wraps sequence numbers from 0x7FFFFFFF back to 1", function()
+        local esme, smsc = pair{ sequence = 0x7FFFFFFE }
+        local _, s1 = esme:send({ command = "enquire_link" }, 0)
+        local _, s2 = esme:send({ command = "enquire_link" }, 0)
+        local _, s3 = esme:send({ command = "enquire_link" }, 0)
+        assert.are.same({ 0x7FFFFFFE, 0x7FFFFFFF, 1 }, { s1, s2, s3 })
+        assert.is_not_nil(smsc)
+    end)
+end)
+
+describe("timers", function()
+    it("times a request out after response_timeout, not before", function()
+        local esme, smsc = pair{ response_timeout = 5 }
+        bind(esme, smsc, "bind_transceiver")
+        local id = esme:send({ command = "submit_sm", destination_addr = "1" }, 1000)
+        assert.are.equal(6000, esme:deadline())
+        assert.are.same({}, only(esme:events(5999), "timeout"))
+        local ev = esme:events(6000)
+        assert.are.equal("timeout", ev[1].type)
+        assert.are.equal(id, ev[1].id)
+        assert.are.equal("submit_sm", ev[1].command)
+        assert.are.equal(0, esme:outstanding())
+    end)
+    it("times out many requests in the order they were sent", function()
+        local esme, smsc = pair{ window = 100, response_timeout = 1 }
+        bind(esme, smsc, "bind_transceiver")
+        local ids = {}
+        for i = 1, 100 do ids[i] = esme:send({ command = "submit_sm", destination_addr = "1" }, i) end
+        local got = {}
+        for _, e in ipairs(esme:events(50 + 1000)) do got[#got + 1] = e.id end
+        assert.are.equal(50, #got)
+        for i = 1, 50 do assert.are.equal(ids[i], got[i]) end
+    end)
+    it("sends enquire_link after 20 s without traffic; the peer's answer keeps the link", function()
+        local esme, smsc = pair()
+        bind(esme, smsc, "bind_transceiver")
+        assert.are.equal(20000, esme:deadline())
+        esme:events(19999)
+        assert.are.equal("", esme:output())
+        esme:events(20000)
+        assert.are.equal("enquire_link", smpp.pdu.decode(esme:output()).command)
+        pump(esme, smsc, 20000)
+        assert.are.same({}, smsc:events(20000)) -- answered by the engine itself
+        pump(smsc, esme, 20050)
+        assert.are.same({}, esme:events(20050))
+        assert.are.equal("bound_trx", esme:state())
+        assert.are.equal(40050, esme:deadline())
+    end)
+    it("declares the link dead when enquire_link gets no answer in time", function()
+        local esme, smsc = pair{ response_timeout = 10 }
+        bind(esme, smsc, "bind_transceiver")
+        esme:events(20000)
+        assert.are.equal(30000, esme:deadline())
+        local ev = esme:events(30000)
+        assert.are.equal("closed", ev[#ev].type)
+        assert.matches("no answer to enquire_link", ev[#ev].message)
+        assert.are.equal("closed", esme:state())
+    end)
+    it("counts only what the peer sends as activity", function()
+        local esme, smsc = pair{ window = 20, response_timeout = 60 }
+        bind(esme, smsc, "bind_transceiver")
+        for t = 1000, 19000, 1000 do
+            assert(esme:send({ command = "submit_sm", destination_addr = "1" }, t))
+        end
+        esme:events(20000)
+        local out = esme:output()
+        assert.is_truthy(out:find(smpp.pdu.encode{ command = "enquire_link", sequence_number = 21 }, 1, true))
+        assert.is_not_nil(smsc)
+    end)
+end)
+
+describe("bad input and lost links", function()
+    it("answers an unknown command with generic_nack 0x03 and the same sequence number", function()
+        local esme, smsc = pair()
+        bind(esme, smsc, "bind_transceiver")
+        esme:feed(string.char(0, 0, 0, 16, 0, 0, 0, 0x99, 0, 0, 0, 0, 0, 0, 0, 77), 0)
+        local ev = esme:events(0)[1]
+        assert.are.equal("invalid", ev.type)
+        local nack = smpp.pdu.decode(esme:output())
+        assert.are.same({ "generic_nack", 77, 0x03 }, { nack.command, nack.sequence_number, nack.command_status })
+    end)
+    it("answers a malformed request with the codec's status", function()
+        local esme, smsc = pair()
+        bind(esme, smsc, "bind_transceiver")
+        local body = "\0\1\1" .. "123\0\1\1" .. "456\0\0\0\0\0\0\0\0\0\0" .. string.char(200) .. "x"
+        esme:feed(string.char(0, 0, 0, 16 + #body, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 8) .. body, 0)
+        assert.are.equal("invalid", esme:events(0)[1].type)
+        local nack = smpp.pdu.decode(esme:output())
+        assert.are.same({ "generic_nack", 8, 0x01 }, { nack.command, nack.sequence_number, nack.command_status })
+    end)
+    it("closes on a command_length it cannot frame, after a generic_nack", function()
+        local esme, smsc = pair()
+        bind(esme, smsc, "bind_transceiver")
+        esme:feed(string.char(0, 0, 0, 5, 0, 0, 0, 0x15, 0, 0, 0, 0, 0, 0, 0, 1), 0)
+        local ev = esme:events(0)
+        assert.are.equal("closed", ev[#ev].type)
+        assert.matches("framing error", ev[#ev].message)
+        assert.are.equal("generic_nack", smpp.pdu.decode(esme:output()).command)
+    end)
+    it("ends every outstanding request with the reason when the link goes", function()
+        local esme, smsc = pair{ window = 5 }
+        bind(esme, smsc, "bind_transceiver")
+        local ids = {}
+        for i = 1, 4 do ids[#ids + 1] = esme:send({ command = "submit_sm", destination_addr = "1" }, 0) end
+        esme:close("connection reset by peer")
+        local ev = esme:events(0)
+        local aborted = only(ev, "aborted")
+        assert.are.equal(4, #aborted)
+        local seen = {}
+        for _, e in ipairs(aborted) do
+            seen[e.id] = true
+            assert.are.equal("connection reset by peer", e.message)
+        end
+        for _, id in ipairs(ids) do assert.is_true(seen[id]) end
+        assert.are.equal("closed", ev[#ev].type)
+        local _, _, code = esme:send({ command = "submit_sm", destination_addr = "1" }, 0)
+        assert.are.equal("closed", code)
+    end)
+    it("takes PDUs split across any chunks", function()
+        local esme, smsc = pair()
+        bind(esme, smsc, "bind_transceiver")
+        local bytes = ""
+        for i = 1, 5 do
+            bytes = bytes .. smpp.pdu.encode{ command = "deliver_sm", sequence_number = i, destination_addr = "1" }
+        end
+        local got = 0
+        for i = 1, #bytes, 7 do
+            esme:feed(bytes:sub(i, i + 6), 0)
+            got = got + #only(esme:events(0), "request")
+        end
+        assert.are.equal(5, got)
+        assert.is_not_nil(smsc)
+    end)
+end)

@@ -188,6 +188,11 @@ static smpp_state bound_state(uint32_t bind_command)
 
 size_t smpp_session_output(const smpp_session *s, const uint8_t **data)
 {
+    static const uint8_t none[1];
+    if (s->out.data == NULL) {
+        *data = none;
+        return 0;
+    }
     *data = s->out.data + s->out_sent;
     return s->out.len - s->out_sent;
 }

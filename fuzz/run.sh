@@ -22,8 +22,8 @@ bld=$fz/build
 CC=${CC:-clang}
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=c99 -D_POSIX_C_SOURCE=200809L -Icsrc"
 CORE="csrc/smpp_buf.c csrc/smpp_defs.c csrc/smpp_pdu.c csrc/smpp_frame.c csrc/smpp_receipt.c \
-      csrc/smpp_gsm.c csrc/smpp_text.c"
-TARGETS="fuzz_decode fuzz_framer fuzz_receipt fuzz_gsm fuzz_udh"
+      csrc/smpp_gsm.c csrc/smpp_text.c csrc/smpp_session.c"
+TARGETS="fuzz_decode fuzz_framer fuzz_receipt fuzz_gsm fuzz_udh fuzz_session"
 # shellcheck disable=SC2086
 set -- $TARGETS
 per=$((secs / $#))
@@ -63,6 +63,11 @@ cp "$fz"/seeds-receipt/* "$bld/corpus-fuzz_receipt/"
 # Texts, septets with escapes and packed septets (fuzz_gsm reads each input all three ways).
 mkdir -p "$bld/corpus-fuzz_gsm"
 cp "$fz"/seeds-gsm/* "$bld/corpus-fuzz_gsm/"
+# The session takes a control octet (role, chunk size), then a stream of PDUs.
+mkdir -p "$bld/corpus-fuzz_session"
+for ctl in '\000' '\001' '\016' '\377'; do
+    { printf "$ctl"; cat "$fz"/seeds/*.bin; } >"$bld/corpus-fuzz_session/seed-$(printf '%s' "$ctl" | tr -d '\\')"
+done
 # User data headers: the UDH of each concatenation form, then some text.
 mkdir -p "$bld/corpus-fuzz_udh"
 printf '\005\000\003\007\002\001hello' >"$bld/corpus-fuzz_udh/udh8"

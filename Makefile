@@ -22,8 +22,10 @@ CFLAGS ?= -O2 -g
 WARN = -std=c99 -Wall -Wextra -pedantic -Werror
 CPPFLAGS += -D_POSIX_C_SOURCE=200809L
 CORE_SRCS = csrc/smpp_buf.c csrc/smpp_defs.c csrc/smpp_pdu.c csrc/smpp_frame.c \
-            csrc/smpp_gsm.c csrc/smpp_text.c csrc/smpp_receipt.c csrc/smpp_session.c
-SRCS = $(CORE_SRCS) csrc/lsmpp.c csrc/lsmpp_text.c csrc/lsmpp_receipt.c csrc/lsmpp_session.c
+            csrc/smpp_gsm.c csrc/smpp_text.c csrc/smpp_receipt.c csrc/smpp_session.c \
+            csrc/smpp_net.c csrc/smpp_throttle.c
+SRCS = $(CORE_SRCS) csrc/lsmpp.c csrc/lsmpp_text.c csrc/lsmpp_receipt.c csrc/lsmpp_session.c \
+       csrc/lsmpp_net.c
 HDRS = $(wildcard csrc/*.h)
 
 PREFIX ?= /usr/local
@@ -36,7 +38,7 @@ SPEC_ENV = LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec
            LUA_CPATH="$(CURDIR)/$(BUILD)/?.so;;"
 # The specs of the codec, text and receipts: they run on LuaJIT too.
 CODEC_SPECS = spec/pdu_spec.lua spec/golden_spec.lua spec/malformed_spec.lua spec/framer_spec.lua \
-              spec/text_spec.lua spec/receipt_spec.lua spec/session_spec.lua
+              spec/text_spec.lua spec/receipt_spec.lua spec/session_spec.lua spec/link_spec.lua
 
 .PHONY: all test test-luajit check-asan bench fuzz lint install clean deps
 

@@ -899,5 +899,7 @@ int luaopen_smpp_core(lua_State *L)
     lsmpp_open_text(L);
     lsmpp_open_receipt(L);
     lua_settop(L, top);
+    lsmpp_open_net(L);
+    lua_settop(L, top);
     return 1;
 }

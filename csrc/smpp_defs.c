@@ -283,6 +283,12 @@ const char *smpp_strerror(int code)
     case SMPP_EENCODE: return "value cannot be encoded";
     case SMPP_EFRAME: return "byte stream cannot be framed";
     case SMPP_ETEXT: return "text cannot be converted";
+    case SMPP_ETLS: return "TLS error";
+    case SMPP_EAGAIN: return "try again when more input has come";
+    case SMPP_ENET: return "network error";
+    case SMPP_ESTATE: return "not allowed in this session state";
+    case SMPP_EWINDOW: return "window full";
+    case SMPP_ECLOSED: return "session closed";
     default: return "unknown error";
     }
 }

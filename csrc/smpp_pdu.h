@@ -18,6 +18,12 @@
 #define SMPP_EENCODE (-3)  /* a value cannot be encoded; smpp_error.msg names it */
 #define SMPP_EFRAME (-4)   /* the byte stream cannot be split into PDUs */
 #define SMPP_ETEXT (-5)    /* text that cannot be converted (smpp_gsm, smpp_text) */
+#define SMPP_ETLS (-6)     /* TLS failed (smpp_tls); smpp_tls_error() says why */
+#define SMPP_EAGAIN (-7)   /* nothing to do until more input comes (smpp_tls) */
+#define SMPP_ENET (-8)     /* a socket call failed (smpp_net); the message says which */
+#define SMPP_ESTATE (-9)   /* not allowed in this session state (smpp_session) */
+#define SMPP_EWINDOW (-10) /* the window of outstanding requests is full (smpp_session) */
+#define SMPP_ECLOSED (-11) /* the session is closed (smpp_session) */
 
 #define SMPP_HEADER_LEN 16
 #define SMPP_DEFAULT_MAX_LENGTH 65536

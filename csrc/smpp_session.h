@@ -14,10 +14,6 @@
 #include "smpp_frame.h"
 #include "smpp_pdu.h"
 
-#define SMPP_ESTATE (-9)   /* not allowed in this session state; see smpp_session_error */
-#define SMPP_EWINDOW (-10) /* the window of outstanding requests is full */
-#define SMPP_ECLOSED (-11) /* the session is closed */
-
 typedef enum smpp_role { SMPP_ROLE_ESME, SMPP_ROLE_SMSC } smpp_role;
 
 /* 3.4 section 2.2: session states. */

@@ -26,12 +26,15 @@ build = {
         ["smpp.pdu"] = "lua/smpp/pdu.lua",
         ["smpp.text"] = "lua/smpp/text.lua",
         ["smpp.receipt"] = "lua/smpp/receipt.lua",
+        ["smpp.loop"] = "lua/smpp/loop.lua",
+        ["smpp.transport.posix"] = "lua/smpp/transport/posix.lua",
         ["smpp.core"] = {
             sources = {
                 "csrc/smpp_buf.c", "csrc/smpp_defs.c", "csrc/smpp_pdu.c",
                 "csrc/smpp_frame.c", "csrc/smpp_gsm.c", "csrc/smpp_text.c",
-                "csrc/smpp_receipt.c", "csrc/smpp_session.c", "csrc/lsmpp.c",
-                "csrc/lsmpp_text.c", "csrc/lsmpp_receipt.c", "csrc/lsmpp_session.c",
+                "csrc/smpp_receipt.c", "csrc/smpp_session.c", "csrc/smpp_net.c",
+                "csrc/smpp_throttle.c", "csrc/lsmpp.c", "csrc/lsmpp_text.c",
+                "csrc/lsmpp_receipt.c", "csrc/lsmpp_session.c", "csrc/lsmpp_net.c",
             },
             defines = { "_POSIX_C_SOURCE=200809L" },
             incdirs = { "csrc", "$(OPENSSL_INCDIR)" },

@@ -13,4 +13,36 @@ function _M.u32(...)
     return table.concat(out)
 end
 
+--- A tiny SMSC over smpp.core sessions: accepts one connection, binds it,
+--- answers submits with ids, and returns when the ESME unbinds.
+function _M.tiny_smsc(listener, stats)
+    local core = require "smpp.core"
+    local loop = require "smpp.loop"
+    local posix = require "smpp.transport.posix"
+    local sock = assert(posix.accept(listener, loop.now() + 5000))
+    local link = posix.link(sock, core.session{ role = "smsc", enquire_link = 0 })
+    local deadline = loop.now() + 10000
+    while loop.now() < deadline do
+        for _, ev in ipairs(link:step(deadline)) do
+            if ev.type == "request" then
+                local p = ev.pdu
+                if p.command:match("^bind_") then
+                    link.session:respond({ command = p.command .. "_resp", sequence_number = p.sequence_number,
+                        system_id = "smsc" }, loop.now())
+                elseif p.command == "submit_sm" then
+                    stats.submits = stats.submits + 1
+                    link.session:respond({ command = "submit_sm_resp", sequence_number = p.sequence_number,
+                        message_id = ("id%d"):format(stats.submits) }, loop.now())
+                end
+            elseif ev.type == "closed" then
+                link:flush(loop.now() + 1000)
+                link:close()
+                stats.closed = ev.message
+                return
+            end
+        end
+    end
+    error("smsc: not closed in time")
+end
+
 return _M

@@ -32,7 +32,17 @@ esac
 sources() {
     case $1 in
     test_gsm) echo csrc/smpp_gsm.c csrc/smpp_buf.c csrc/smpp_defs.c csrc/smpp_pdu.c ;;
+    test_net) echo csrc/smpp_net.c ;;
+    test_throttle) echo csrc/smpp_throttle.c ;;
+    test_tls) echo csrc/smpp_tls.c ;;
     *) echo csrc/smpp_*.c ;;
+    esac
+}
+
+# The link flags a test needs beyond libc: OpenSSL where smpp_tls.c is linked.
+libs() {
+    case " $(sources "$1") " in
+    *" csrc/smpp_tls.c "*) echo -lssl -lcrypto ;;
     esac
 }
 
@@ -42,7 +52,7 @@ for src in spec/c/test_*.c; do
     [ -e "$src" ] || continue
     t=$(basename "$src" .c)
     # shellcheck disable=SC2046,SC2086
-    if ! $CC $CFLAGS -o "$bld/$t" "$src" $(sources "$t"); then
+    if ! $CC $CFLAGS -o "$bld/$t" "$src" $(sources "$t") $(libs "$t"); then
         echo "$t: build failed" >&2
         status=1
         continue

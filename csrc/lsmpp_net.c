@@ -1,0 +1,290 @@
+/* lsmpp_net: Lua binding of the socket layer ("smpp.socket" objects, which
+ * follow the cqueues protocol: pollfd(), events(), timeout()) and of poll()
+ * over many of them, for lua/smpp/loop.lua. */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lsmpp.h"
+#include "smpp_net.h"
+
+#define SOCKET_MT "smpp.socket"
+#define READ_CHUNK 65536
+
+typedef struct lsocket {
+    int fd;
+    int connecting;
+    int listening;
+    const char *events; /* what the last operation waits for: "r" or "w" */
+    smpp_net_connect c;
+} lsocket;
+
+static lsocket *check_socket(lua_State *L)
+{
+    return luaL_checkudata(L, 1, SOCKET_MT);
+}
+
+static lsocket *open_socket(lua_State *L)
+{
+    lsocket *s = check_socket(L);
+    if (s->fd < 0)
+        luaL_argerror(L, 1, "socket is closed");
+    return s;
+}
+
+static lsocket *new_socket(lua_State *L, int fd)
+{
+    lsocket *s = lua_newuserdata(L, sizeof *s);
+    memset(s, 0, sizeof *s);
+    s->fd = fd;
+    s->c.fd = -1;
+    s->events = "r";
+    luaL_getmetatable(L, SOCKET_MT);
+    lua_setmetatable(L, -2);
+    return s;
+}
+
+static int net_error(lua_State *L, const char *msg)
+{
+    lua_pushnil(L);
+    lua_pushstring(L, msg);
+    lua_pushliteral(L, "net");
+    return 3;
+}
+
+/* tcp_connect(host, port) -> socket (connecting) | nil, message, "net" */
+static int l_tcp_connect(lua_State *L)
+{
+    const char *host = luaL_checkstring(L, 1);
+    lua_Integer port = luaL_checkinteger(L, 2);
+    char err[512];
+    lsocket *s = new_socket(L, -1);
+    int fd = smpp_net_connect_start(&s->c, host, (int)port, err, sizeof err);
+    if (fd < 0)
+        return net_error(L, err);
+    s->fd = fd;
+    s->connecting = 1;
+    s->events = "w";
+    return 1;
+}
+
+/* socket:connect_step() -> true (connected) | false (wait for "w") | nil, message, "net" */
+static int l_connect_step(lua_State *L)
+{
+    lsocket *s = open_socket(L);
+    char err[512];
+    int rc;
+    if (!s->connecting) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    rc = smpp_net_connect_step(&s->c, err, sizeof err);
+    s->fd = s->c.fd;
+    if (rc == SMPP_NET_CONNECTED) {
+        s->connecting = 0;
+        s->events = "r";
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    if (rc == SMPP_NET_INPROGRESS) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    s->connecting = 0;
+    s->fd = -1;
+    return net_error(L, err);
+}
+
+/* tcp_listen(host, port [, backlog]) -> socket | nil, message, "net" */
+static int l_tcp_listen(lua_State *L)
+{
+    const char *host = luaL_optstring(L, 1, NULL);
+    lua_Integer port = luaL_checkinteger(L, 2);
+    lua_Integer backlog = luaL_optinteger(L, 3, 128);
+    char err[512];
+    int fd = smpp_net_listen(host, (int)port, (int)backlog, err, sizeof err);
+    lsocket *s;
+    if (fd < 0)
+        return net_error(L, err);
+    s = new_socket(L, fd);
+    s->listening = 1;
+    return 1;
+}
+
+static int l_port(lua_State *L)
+{
+    char err[256];
+    int port = smpp_net_local_port(open_socket(L)->fd, err, sizeof err);
+    if (port < 0)
+        return net_error(L, err);
+    lua_pushinteger(L, port);
+    return 1;
+}
+
+/* socket:accept() -> socket | false (wait for "r") | nil, message, "net" */
+static int l_accept(lua_State *L)
+{
+    lsocket *s = open_socket(L);
+    char err[512];
+    int fd = smpp_net_accept(s->fd, err, sizeof err);
+    if (fd == SMPP_NET_AGAIN) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    if (fd < 0)
+        return net_error(L, err);
+    new_socket(L, fd);
+    return 1;
+}
+
+/* socket:read() -> data | false (wait for "r") | nil, "closed" | nil, message, "net" */
+static int l_read(lua_State *L)
+{
+    lsocket *s = open_socket(L);
+    char *p = lua_touserdata(L, lua_upvalueindex(1)); /* one chunk buffer per Lua state */
+    char err[512];
+    ssize_t n = smpp_net_read(s->fd, p, READ_CHUNK, err, sizeof err);
+    s->events = "r";
+    if (n == SMPP_NET_AGAIN) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    if (n == 0) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "closed");
+        lua_pushliteral(L, "closed");
+        return 3;
+    }
+    if (n < 0)
+        return net_error(L, err);
+    lua_pushlstring(L, p, (size_t)n);
+    return 1;
+}
+
+/* socket:write(data [, from]) -> octets written (0: wait for "w") | nil, message, "net" */
+static int l_write(lua_State *L)
+{
+    lsocket *s = open_socket(L);
+    size_t len;
+    const char *data = luaL_checklstring(L, 2, &len);
+    lua_Integer from = luaL_optinteger(L, 3, 1);
+    char err[512];
+    ssize_t n;
+    luaL_argcheck(L, from >= 1 && (size_t)from <= len + 1, 3, "out of range");
+    n = smpp_net_write(s->fd, data + from - 1, len - (size_t)(from - 1), err, sizeof err);
+    if (n == SMPP_NET_AGAIN) {
+        s->events = "w";
+        lua_pushinteger(L, 0);
+        return 1;
+    }
+    if (n < 0)
+        return net_error(L, err);
+    s->events = "r";
+    lua_pushinteger(L, (lua_Integer)n);
+    return 1;
+}
+
+static int l_pollfd(lua_State *L)
+{
+    lua_pushinteger(L, check_socket(L)->fd);
+    return 1;
+}
+
+static int l_events(lua_State *L)
+{
+    lua_pushstring(L, check_socket(L)->events);
+    return 1;
+}
+
+static int l_timeout(lua_State *L)
+{
+    (void)check_socket(L);
+    lua_pushnil(L);
+    return 1;
+}
+
+static int l_close(lua_State *L)
+{
+    lsocket *s = check_socket(L);
+    if (s->connecting)
+        smpp_net_connect_cancel(&s->c);
+    else if (s->fd >= 0)
+        close(s->fd);
+    s->fd = -1;
+    s->connecting = 0;
+    return 0;
+}
+
+static int l_tostring(lua_State *L)
+{
+    lsocket *s = check_socket(L);
+    lua_pushfstring(L, "smpp.socket (fd %d%s)", s->fd,
+                    s->listening ? ", listening" : s->connecting ? ", connecting" : "");
+    return 1;
+}
+
+/* poll(fds, events, timeout_ms) -> list of ready events per entry (0 when not ready).
+ * events: 1 read, 2 write, 3 both; timeout < 0 waits for ever. */
+static int l_poll(lua_State *L)
+{
+    struct pollfd small[64], *pfd = small;
+    lua_Integer timeout = luaL_optinteger(L, 3, -1);
+    int n, i, rc;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    n = (int)lua_rawlen(L, 1);
+    if (n > 64 && (pfd = malloc((size_t)n * sizeof *pfd)) == NULL)
+        return luaL_error(L, "smpp.poll: out of memory");
+    for (i = 0; i < n; i++) {
+        lua_Integer ev;
+        lua_rawgeti(L, 1, i + 1);
+        lua_rawgeti(L, 2, i + 1);
+        pfd[i].fd = (int)lua_tointeger(L, -2);
+        ev = lua_tointeger(L, -1);
+        pfd[i].events = (short)(((ev & 1) ? POLLIN : 0) | ((ev & 2) ? POLLOUT : 0));
+        pfd[i].revents = 0;
+        lua_pop(L, 2);
+    }
+    do
+        rc = poll(pfd, (nfds_t)n, timeout < 0 ? -1 : (int)timeout);
+    while (rc < 0 && errno == EINTR);
+    lua_createtable(L, n, 0);
+    for (i = 0; i < n; i++) {
+        short r = pfd[i].revents;
+        int ready = 0;
+        if (r & (POLLERR | POLLHUP | POLLNVAL)) /* let the next read or write tell */
+            ready = pfd[i].events & POLLIN ? 1 : 2;
+        ready |= ((r & POLLIN) ? 1 : 0) | ((r & POLLOUT) ? 2 : 0);
+        lua_pushinteger(L, ready);
+        lua_rawseti(L, -2, i + 1);
+    }
+    if (pfd != small)
+        free(pfd);
+    return 1;
+}
+
+void lsmpp_open_net(lua_State *L)
+{
+    static const luaL_Reg methods[] = {
+        {"connect_step", l_connect_step}, {"accept", l_accept},   {"read", l_read},
+        {"write", l_write},               {"port", l_port},       {"pollfd", l_pollfd},
+        {"events", l_events},             {"timeout", l_timeout}, {"close", l_close},
+        {NULL, NULL}};
+    static const luaL_Reg fns[] = {{"tcp_connect", l_tcp_connect},
+                                   {"tcp_listen", l_tcp_listen},
+                                   {"poll", l_poll},
+                                   {NULL, NULL}};
+    luaL_newmetatable(L, SOCKET_MT);
+    lua_newtable(L);
+    lua_newuserdata(L, READ_CHUNK);
+    luaL_setfuncs(L, methods, 1);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, l_close);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, l_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pop(L, 1);
+    luaL_setfuncs(L, fns, 0);
+}

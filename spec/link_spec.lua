@@ -1,0 +1,141 @@
+-- Sessions over real TCP sockets on 127.0.0.1: an ESME and an SMSC driven
+-- by smpp.loop coroutines, by cqueues, and from the top level.
+local core = require "smpp.core"
+local loop = require "smpp.loop"
+local posix = require "smpp.transport.posix"
+
+local smsc = require("support").tiny_smsc
+
+-- The ESME side: bind, send n submits through a window, unbind.
+local function esme(port, n, window, results)
+    local sock = assert(posix.connect("127.0.0.1", port, { timeout = 5 }))
+    local link = posix.link(sock, core.session{ role = "esme", window = window })
+    local session = link.session
+    local deadline = loop.now() + 10000
+    local bind_id = assert(session:send({ command = "bind_transceiver", system_id = "esme", password = "pw" },
+        loop.now()))
+    local pending, sent = { [bind_id] = "bind" }, 0
+    local function turn()
+        for _, ev in ipairs(link:step(deadline)) do
+            if ev.type == "response" and ev.command == "unbind" then
+                results.unbind = ev.pdu.command_status
+            elseif ev.type == "response" then
+                results[#results + 1] = { kind = pending[ev.id], status = ev.pdu.command_status,
+                    message_id = ev.pdu.message_id }
+                pending[ev.id] = nil
+            elseif ev.type == "closed" then
+                results.closed = ev.message
+            else
+                error("esme: unexpected event " .. ev.type .. " " .. tostring(ev.message))
+            end
+        end
+    end
+    while session:state() ~= "bound_trx" do
+        turn()
+        assert(loop.now() < deadline, "bind took too long")
+    end
+    while sent < n do
+        local id, _, code = session:send({ command = "submit_sm", source_addr = "12345",
+            destination_addr = "447700900123", short_message = "hello " .. sent }, loop.now())
+        if id then
+            pending[id] = "submit"
+            sent = sent + 1
+        else
+            assert.are.equal("window", code)
+            turn()
+        end
+        assert(loop.now() < deadline, "submits took too long")
+    end
+    while session:outstanding() > 0 do turn() end
+    session:send({ command = "unbind" }, loop.now())
+    while session:state() ~= "closed" do turn() end
+    link:close()
+end
+
+describe("sessions over TCP", function()
+    it("bind, 500 submits through a window of 10, unbind: all in smpp.loop coroutines", function()
+        local listener = assert(posix.listen("127.0.0.1", 0))
+        local port = listener:port()
+        local stats, results = { submits = 0 }, {}
+        loop.spawn(smsc, listener, stats)
+        loop.spawn(esme, port, 500, 10, results)
+        loop.run()
+        listener:close()
+        assert.are.equal(500, stats.submits)
+        assert.are.equal(501, #results)
+        assert.are.equal("bind", results[1].kind)
+        local ids = {}
+        for i = 2, 501 do
+            assert.are.equal(0, results[i].status)
+            ids[results[i].message_id] = true
+        end
+        local distinct = 0
+        for _ in pairs(ids) do distinct = distinct + 1 end
+        assert.are.equal(500, distinct)
+        assert.are.equal("unbound", results.closed)
+        assert.are.equal("the peer unbound", stats.closed)
+    end)
+
+    it("two ESMEs at once against two SMSC connections, in one thread", function()
+        local listener = assert(posix.listen("127.0.0.1", 0))
+        local port = listener:port()
+        local s1, s2, r1, r2 = { submits = 0 }, { submits = 0 }, {}, {}
+        loop.spawn(smsc, listener, s1)
+        loop.spawn(smsc, listener, s2)
+        loop.spawn(esme, port, 100, 5, r1)
+        loop.spawn(esme, port, 100, 50, r2)
+        loop.run()
+        listener:close()
+        assert.are.equal(200, s1.submits + s2.submits)
+        assert.are.same({ 101, 101 }, { #r1, #r2 })
+    end)
+
+    it("runs the same code under cqueues: two sessions driven concurrently in one thread", function()
+        local cqueues = require "cqueues"
+        local cq = cqueues.new()
+        local listener = assert(posix.listen("127.0.0.1", 0))
+        local port = listener:port()
+        local s1, s2, r1, r2 = { submits = 0 }, { submits = 0 }, {}, {}
+        cq:wrap(smsc, listener, s1)
+        cq:wrap(smsc, listener, s2)
+        cq:wrap(esme, port, 50, 10, r1)
+        cq:wrap(esme, port, 50, 10, r2)
+        assert(cq:loop())
+        listener:close()
+        assert.are.equal(100, s1.submits + s2.submits)
+        assert.are.same({ 51, 51 }, { #r1, #r2 })
+    end)
+
+    it("blocks at top level, as in the REPL, when no scheduler runs", function()
+        -- The SMSC runs in another process; this process calls without coroutines.
+        local listener = assert(posix.listen("127.0.0.1", 0))
+        local port = listener:port()
+        listener:close()
+        local lua = jit and "luajit" or "lua5.4"
+        local server = io.popen(("%s -e 'local l = assert(require(\"smpp.transport.posix\").listen(\"127.0.0.1\", %d)) "
+            .. "local loop = require \"smpp.loop\" loop.spawn(require(\"support\").tiny_smsc, l, { submits = 0 }) "
+            .. "loop.run()'"):format(lua, port))
+        local results = {}
+        local ok, err
+        for _ = 1, 50 do -- until the server listens
+            ok, err = pcall(esme, port, 20, 5, results)
+            if ok then break end
+            results = {}
+            loop.sleep(0.1)
+        end
+        server:close()
+        assert(ok, err)
+        assert.are.equal(21, #results)
+        assert.are.equal("unbound", results.closed)
+    end)
+
+    it("reports a refused connection with the address", function()
+        local listener = assert(posix.listen("127.0.0.1", 0))
+        local port = listener:port()
+        listener:close()
+        local sock, err, code = posix.connect("127.0.0.1", port)
+        assert.is_nil(sock)
+        assert.are.equal("net", code)
+        assert.matches(("connect to 127.0.0.1:%d: Connection refused"):format(port), err, 1, true)
+    end)
+end)

@@ -7,6 +7,42 @@
 #include "smpp_session.h"
 
 #define SESSION_MT "smpp.session"
+#define THROTTLE_MT "smpp.throttle"
+
+/* throttle({ rate = per second, burst = 1 } [, now]) -> a token bucket sessions can share */
+static int l_throttle(lua_State *L)
+{
+    lua_Number rate;
+    lua_Integer burst;
+    smpp_throttle *t;
+    int64_t now = (int64_t)luaL_optinteger(L, 2, 0);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_getfield(L, 1, "rate");
+    rate = luaL_checknumber(L, -1);
+    lua_getfield(L, 1, "burst");
+    burst = luaL_optinteger(L, -1, 1);
+    luaL_argcheck(L, rate >= 0, 1, "rate must not be negative");
+    luaL_argcheck(L, burst >= 1 && burst <= 1000000, 1, "burst must be 1 to 1000000");
+    t = lua_newuserdata(L, sizeof *t);
+    smpp_throttle_init(t, (double)rate, (unsigned)burst, now);
+    luaL_getmetatable(L, THROTTLE_MT);
+    lua_setmetatable(L, -2);
+    return 1;
+}
+
+/* throttle:delay(now) -> ms until a token; throttle:rate() -> the rate now */
+static int l_throttle_delay(lua_State *L)
+{
+    smpp_throttle *t = luaL_checkudata(L, 1, THROTTLE_MT);
+    lua_pushinteger(L, (lua_Integer)smpp_throttle_delay(t, (int64_t)luaL_checkinteger(L, 2)));
+    return 1;
+}
+
+static int l_throttle_rate(lua_State *L)
+{
+    lua_pushnumber(L, smpp_throttle_rate(luaL_checkudata(L, 1, THROTTLE_MT)));
+    return 1;
+}
 
 typedef struct lsession {
     smpp_session *s;
@@ -77,11 +113,24 @@ static int l_session(lua_State *L)
         cfg.enquire_link_ms = opt_ms(L, 1, "enquire_link", 20000);
         if (cfg.enquire_link_ms <= 0)
             cfg.enquire_link_ms = -1; /* off */
+        lua_getfield(L, 1, "max_resends");
+        cfg.max_resends = (unsigned)luaL_optinteger(L, -1, 10);
+        lua_pop(L, 1);
+        lua_getfield(L, 1, "throttle");
+        if (!lua_isnil(L, -1))
+            cfg.throttle = luaL_checkudata(L, -1, THROTTLE_MT);
+        lua_pop(L, 1);
     }
     ls = lua_newuserdata(L, sizeof *ls);
     ls->s = NULL;
     luaL_getmetatable(L, SESSION_MT);
     lua_setmetatable(L, -2);
+    lua_createtable(L, 1, 0); /* the session holds on to its throttle */
+    if (cfg.throttle != NULL) {
+        lua_getfield(L, 1, "throttle");
+        lua_rawseti(L, -2, 1);
+    }
+    lua_setuservalue(L, -2);
     ls->s = smpp_session_new(&cfg, now);
     if (ls->s == NULL)
         return luaL_error(L, "smpp.session: out of memory");
@@ -96,6 +145,7 @@ static int fail(lua_State *L, smpp_session *s, int rc)
     case SMPP_ESTATE: lua_pushliteral(L, "state"); break;
     case SMPP_EWINDOW: lua_pushliteral(L, "window"); break;
     case SMPP_ECLOSED: lua_pushliteral(L, "closed"); break;
+    case SMPP_ETHROTTLED: lua_pushliteral(L, "throttled"); break;
     default: return luaL_error(L, "smpp.session: %s", smpp_session_error(s));
     }
     return 3;
@@ -209,6 +259,14 @@ static int l_deadline(lua_State *L)
     return 1;
 }
 
+/* session:submit_delay(now) -> ms until a submit may be sent */
+static int l_submit_delay(lua_State *L)
+{
+    smpp_session *s = check_session(L);
+    lua_pushinteger(L, (lua_Integer)smpp_session_submit_delay(s, check_now(L, 2)));
+    return 1;
+}
+
 static int l_state(lua_State *L)
 {
     lua_pushstring(L, smpp_state_name(smpp_session_state(check_session(L))));
@@ -259,10 +317,13 @@ void lsmpp_open_session(lua_State *L, int top)
         {"send", l_send},       {"respond", l_respond},   {"feed", l_feed},
         {"events", l_events},   {"output", l_output},     {"sent", l_sent},
         {"deadline", l_deadline}, {"state", l_state},     {"outstanding", l_outstanding},
-        {"close", l_close},     {NULL, NULL}};
+        {"close", l_close},     {"submit_delay", l_submit_delay}, {NULL, NULL}};
     static const luaL_Reg meta[] = {
         {"__gc", l_session_gc}, {"__tostring", l_session_tostring}, {NULL, NULL}};
-    static const luaL_Reg fns[] = {{"session", l_session}, {"now_ms", l_now_ms}, {NULL, NULL}};
+    static const luaL_Reg fns[] = {
+        {"session", l_session}, {"throttle", l_throttle}, {"now_ms", l_now_ms}, {NULL, NULL}};
+    static const luaL_Reg throttle_methods[] = {
+        {"delay", l_throttle_delay}, {"rate", l_throttle_rate}, {NULL, NULL}};
 
     luaL_newmetatable(L, SESSION_MT);
     lua_newtable(L);
@@ -270,6 +331,11 @@ void lsmpp_open_session(lua_State *L, int top)
     luaL_setfuncs(L, methods, LSMPP_NUPVALUES);
     lua_setfield(L, -2, "__index");
     luaL_setfuncs(L, meta, 0);
+    lua_pop(L, 1);
+    luaL_newmetatable(L, THROTTLE_MT);
+    lua_newtable(L);
+    luaL_setfuncs(L, throttle_methods, 0);
+    lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
     lua_pushvalue(L, top);
     luaL_setfuncs(L, fns, 0);

@@ -289,6 +289,7 @@ const char *smpp_strerror(int code)
     case SMPP_ESTATE: return "not allowed in this session state";
     case SMPP_EWINDOW: return "window full";
     case SMPP_ECLOSED: return "session closed";
+    case SMPP_ETHROTTLED: return "throttled";
     default: return "unknown error";
     }
 }

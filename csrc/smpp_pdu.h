@@ -24,6 +24,7 @@
 #define SMPP_ESTATE (-9)   /* not allowed in this session state (smpp_session) */
 #define SMPP_EWINDOW (-10) /* the window of outstanding requests is full (smpp_session) */
 #define SMPP_ECLOSED (-11) /* the session is closed (smpp_session) */
+#define SMPP_ETHROTTLED (-12) /* a submit must wait for the throttle (smpp_session) */
 
 #define SMPP_HEADER_LEN 16
 #define SMPP_DEFAULT_MAX_LENGTH 65536

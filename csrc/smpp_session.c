@@ -9,10 +9,13 @@
 #include <string.h>
 
 typedef struct request {
-    uint64_t id; /* 0: the slot is free */
+    uint64_t id;    /* 0: the slot is free */
+    uint64_t stamp; /* of its running timer; 0 while it waits to be sent again */
     uint32_t seq;
     uint32_t command_id;
     int64_t deadline;
+    unsigned resends;
+    smpp_buf bytes; /* a submit as sent, for sending again after 0x58 or 0x14 */
 } request;
 
 struct smpp_session {
@@ -27,16 +30,22 @@ struct smpp_session {
     /* Outstanding requests. Every request gets the same timeout, so their
      * deadlines come in send order: a FIFO of slots is the timer queue, and a
      * tick looks at its head only. Answered requests leave stale entries,
-     * skipped by id. */
+     * skipped by stamp. */
     request *reqs;
     unsigned nreqs, cap;
     struct {
         unsigned slot;
-        uint64_t id;
+        uint64_t stamp;
     } *fifo;
     unsigned fifo_head, fifo_len;
+    uint64_t next_stamp;
+
+    /* Submits refused with 0x58 / 0x14, to go again in their first order. */
+    unsigned *resend;
+    unsigned nresend;
 
     int64_t last_rx;       /* when the peer last sent anything */
+    int64_t seen;          /* the latest time the session was told */
     uint64_t keepalive_id; /* our enquire_link outstanding, or 0 */
     uint32_t bind_command; /* the bind outstanding (ESME) or being answered (SMSC) */
 
@@ -78,10 +87,13 @@ smpp_session *smpp_session_new(const smpp_session_config *cfg, int64_t now)
         s->cfg.response_timeout_ms = 10000;
     if (s->cfg.enquire_link_ms == 0)
         s->cfg.enquire_link_ms = 20000;
+    if (s->cfg.max_resends == 0)
+        s->cfg.max_resends = 10;
     s->cap = s->cfg.window + 1; /* one more for the keepalive */
     s->reqs = calloc(s->cap, sizeof *s->reqs);
     s->fifo = calloc(s->cap, sizeof *s->fifo);
-    if (s->reqs == NULL || s->fifo == NULL) {
+    s->resend = calloc(s->cap, sizeof *s->resend);
+    if (s->reqs == NULL || s->fifo == NULL || s->resend == NULL) {
         smpp_session_free(s);
         return NULL;
     }
@@ -102,6 +114,12 @@ void smpp_session_free(smpp_session *s)
         return;
     smpp_framer_free(&s->framer);
     smpp_buf_free(&s->out);
+    if (s->reqs != NULL) {
+        unsigned i;
+        for (i = 0; i < s->cap; i++)
+            smpp_buf_free(&s->reqs[i].bytes);
+    }
+    free(s->resend);
     free(s->reqs);
     free(s->fifo);
     free(s);
@@ -148,6 +166,12 @@ static int command_class(uint32_t id)
     case SMPP_GENERIC_NACK: return C_NACK;
     default: return C_OTHER;
     }
+}
+
+/* The requests the SMSC throttles and may refuse with 0x58 or 0x14. */
+static int is_submit(int cls)
+{
+    return cls == C_SUBMIT || cls == C_DATA || cls == C_MULTI;
 }
 
 /* The requests a role may send in a state. */
@@ -206,7 +230,9 @@ void smpp_session_sent(smpp_session *s, size_t n)
     }
 }
 
-static int write_pdu(smpp_session *s, const smpp_pdu *pdu)
+/* Appends an encoded PDU to the output; *start (when given) is where it
+ * begins there. */
+static int write_pdu(smpp_session *s, const smpp_pdu *pdu, size_t *start)
 {
     smpp_error err;
     /* Written octets move down only when most of the buffer is spent. */
@@ -214,6 +240,8 @@ static int write_pdu(smpp_session *s, const smpp_pdu *pdu)
         smpp_buf_consume(&s->out, s->out_sent);
         s->out_sent = 0;
     }
+    if (start != NULL)
+        *start = s->out.len;
     if (smpp_pdu_encode(pdu, &s->out, &err) != SMPP_OK)
         return set_error(s, SMPP_EENCODE, "%s", err.msg);
     return SMPP_OK;
@@ -235,18 +263,21 @@ static int free_slot(const smpp_session *s)
     return -1;
 }
 
-static uint64_t add_request(smpp_session *s, unsigned i, uint32_t seq, uint32_t command_id,
-                            int64_t now)
+static int timer_live(const smpp_session *s, unsigned at)
+{
+    const request *r = &s->reqs[s->fifo[at].slot];
+    return r->id != 0 && r->stamp == s->fifo[at].stamp;
+}
+
+/* Starts the response timer of the request in slot i. */
+static void start_timer(smpp_session *s, unsigned i, int64_t now)
 {
     unsigned tail;
-    s->reqs[i].id = s->next_id++;
-    s->reqs[i].seq = seq;
-    s->reqs[i].command_id = command_id;
     s->reqs[i].deadline = now + s->cfg.response_timeout_ms;
-    s->nreqs++;
+    s->reqs[i].stamp = ++s->next_stamp;
     /* Answered requests leave stale FIFO entries: drop those at the head, and
      * when the ring is full of them behind live ones, squeeze them out. */
-    while (s->fifo_len > 0 && s->reqs[s->fifo[s->fifo_head].slot].id != s->fifo[s->fifo_head].id) {
+    while (s->fifo_len > 0 && !timer_live(s, s->fifo_head)) {
         s->fifo_head = (s->fifo_head + 1) % s->cap;
         s->fifo_len--;
     }
@@ -254,33 +285,27 @@ static uint64_t add_request(smpp_session *s, unsigned i, uint32_t seq, uint32_t 
         unsigned n = 0, k;
         for (k = 0; k < s->fifo_len; k++) {
             unsigned at = (s->fifo_head + k) % s->cap;
-            if (s->reqs[s->fifo[at].slot].id == s->fifo[at].id)
+            if (timer_live(s, at))
                 s->fifo[(s->fifo_head + n++) % s->cap] = s->fifo[at];
         }
         s->fifo_len = n;
     }
     tail = (s->fifo_head + s->fifo_len) % s->cap;
     s->fifo[tail].slot = i;
-    s->fifo[tail].id = s->reqs[i].id;
+    s->fifo[tail].stamp = s->reqs[i].stamp;
     s->fifo_len++;
+}
+
+static uint64_t add_request(smpp_session *s, unsigned i, uint32_t seq, uint32_t command_id,
+                            int64_t now)
+{
+    s->reqs[i].id = s->next_id++;
+    s->reqs[i].seq = seq;
+    s->reqs[i].command_id = command_id;
+    s->reqs[i].resends = 0;
+    s->nreqs++;
+    start_timer(s, i, now);
     return s->reqs[i].id;
-}
-
-static request *find_request(smpp_session *s, uint32_t seq)
-{
-    unsigned i;
-    for (i = 0; i < s->cap; i++)
-        if (s->reqs[i].id != 0 && s->reqs[i].seq == seq)
-            return &s->reqs[i];
-    return NULL;
-}
-
-static void end_request(smpp_session *s, request *r)
-{
-    if (r->id == s->keepalive_id)
-        s->keepalive_id = 0;
-    r->id = 0;
-    s->nreqs--;
 }
 
 static uint32_t take_seq(smpp_session *s)
@@ -290,13 +315,87 @@ static uint32_t take_seq(smpp_session *s)
     return seq;
 }
 
+/* A refused submit waits, in the order of first sending (ids grow). */
+static void queue_resend(smpp_session *s, unsigned slot)
+{
+    unsigned i = s->nresend;
+    s->reqs[slot].stamp = 0; /* no timer while it waits */
+    s->reqs[slot].seq = 0;
+    while (i > 0 && s->reqs[s->resend[i - 1]].id > s->reqs[slot].id) {
+        s->resend[i] = s->resend[i - 1];
+        i--;
+    }
+    s->resend[i] = slot;
+    s->nresend++;
+}
+
+/* Sends the waiting submits again as far as the throttle lets them. */
+static void run_resends(smpp_session *s, int64_t now)
+{
+    while (s->nresend > 0) {
+        unsigned slot = s->resend[0];
+        request *r = &s->reqs[slot];
+        uint32_t seq;
+        uint8_t *p;
+        if (s->cfg.throttle != NULL && !smpp_throttle_take(s->cfg.throttle, now))
+            return;
+        if (smpp_buf_reserve(&s->out, r->bytes.len) != SMPP_OK)
+            return;
+        seq = take_seq(s);
+        p = r->bytes.data;
+        p[12] = (uint8_t)(seq >> 24); /* sequence_number, 3.4 section 3.2 */
+        p[13] = (uint8_t)(seq >> 16);
+        p[14] = (uint8_t)(seq >> 8);
+        p[15] = (uint8_t)seq;
+        smpp_buf_append(&s->out, p, r->bytes.len);
+        r->seq = seq;
+        r->resends++;
+        start_timer(s, slot, now);
+        memmove(s->resend, s->resend + 1, (s->nresend - 1) * sizeof *s->resend);
+        s->nresend--;
+    }
+}
+
+int64_t smpp_session_submit_delay(const smpp_session *s, int64_t now)
+{
+    int64_t d = s->cfg.throttle != NULL ? smpp_throttle_delay(s->cfg.throttle, now) : 0;
+    return s->nresend > 0 && d == 0 ? 1 : d;
+}
+
+static request *find_request(smpp_session *s, uint32_t seq)
+{
+    unsigned i;
+    for (i = 0; i < s->cap; i++)
+        if (s->reqs[i].id != 0 && s->reqs[i].stamp != 0 && s->reqs[i].seq == seq)
+            return &s->reqs[i];
+    return NULL;
+}
+
+static void end_request(smpp_session *s, request *r)
+{
+    unsigned i, slot = (unsigned)(r - s->reqs);
+    for (i = 0; i < s->nresend; i++) /* ends while waiting to go again (link lost) */
+        if (s->resend[i] == slot) {
+            memmove(s->resend + i, s->resend + i + 1, (s->nresend - i - 1) * sizeof *s->resend);
+            s->nresend--;
+            break;
+        }
+    if (r->id == s->keepalive_id)
+        s->keepalive_id = 0;
+    r->id = 0;
+    s->nreqs--;
+}
+
 int smpp_session_send(smpp_session *s, smpp_pdu *pdu, int64_t now, uint64_t *id)
 {
     int cls, rc, slot;
     uint32_t seq;
+    size_t start;
 
     if (s->state == SMPP_STATE_CLOSED || s->closing)
         return set_error(s, SMPP_ECLOSED, "session closed: %s", s->reason);
+    if (now > s->seen)
+        s->seen = now;
     if (pdu->cmd == NULL || (pdu->cmd->flags & SMPP_CMD_RESPONSE))
         return set_error(s, SMPP_ESTATE, "%s is not a request",
                          pdu->cmd ? pdu->cmd->name : "(unknown)");
@@ -310,10 +409,28 @@ int smpp_session_send(smpp_session *s, smpp_pdu *pdu, int64_t now, uint64_t *id)
     slot = free_slot(s);
     if (slot < 0)
         return set_error(s, SMPP_EWINDOW, "window full: %u requests outstanding", s->nreqs);
+    if (is_submit(cls)) {
+        if (s->nresend > 0)
+            return set_error(s, SMPP_ETHROTTLED, "throttled: %u refused submits go first",
+                             s->nresend);
+        if (s->cfg.throttle != NULL && smpp_throttle_delay(s->cfg.throttle, now) > 0)
+            return set_error(s, SMPP_ETHROTTLED, "throttled: the next submit may go in %lld ms",
+                             (long long)smpp_throttle_delay(s->cfg.throttle, now));
+    }
     seq = s->next_seq;
     pdu->sequence_number = seq;
-    if ((rc = write_pdu(s, pdu)) != SMPP_OK)
+    if ((rc = write_pdu(s, pdu, &start)) != SMPP_OK)
         return rc;
+    if (is_submit(cls)) { /* kept, to go again if the SMSC throttles it */
+        s->reqs[slot].bytes.len = 0;
+        if (smpp_buf_append(&s->reqs[slot].bytes, s->out.data + start, s->out.len - start) !=
+            SMPP_OK) {
+            s->out.len = start;
+            return set_error(s, SMPP_ENOMEM, "out of memory");
+        }
+        if (s->cfg.throttle != NULL)
+            smpp_throttle_take(s->cfg.throttle, now);
+    }
     *id = add_request(s, (unsigned)slot, seq, pdu->cmd->id, now);
     take_seq(s);
     if (cls == C_BIND) {
@@ -334,7 +451,7 @@ int smpp_session_respond(smpp_session *s, smpp_pdu *pdu, int64_t now)
     if (pdu->cmd == NULL || !(pdu->cmd->flags & SMPP_CMD_RESPONSE))
         return set_error(s, SMPP_ESTATE, "%s is not a response",
                          pdu->cmd ? pdu->cmd->name : "(unknown)");
-    if ((rc = write_pdu(s, pdu)) != SMPP_OK)
+    if ((rc = write_pdu(s, pdu, NULL)) != SMPP_OK)
         return rc;
     /* The SMSC's answer to a bind decides the state (3.4 section 4.1). */
     if (s->cfg.role == SMPP_ROLE_SMSC && s->bind_command != 0 &&
@@ -354,6 +471,8 @@ int smpp_session_feed(smpp_session *s, const uint8_t *data, size_t len, int64_t 
     if (s->state == SMPP_STATE_CLOSED)
         return SMPP_OK; /* late octets of a closed link are dropped */
     rc = smpp_framer_feed(&s->framer, data, len);
+    if (now > s->seen)
+        s->seen = now;
     if (len > 0) {
         s->last_rx = now;
         s->input = 1;
@@ -366,7 +485,7 @@ static void answer(smpp_session *s, uint32_t command_id, uint32_t seq, uint32_t 
 {
     smpp_pdu_init(&s->reply, smpp_command_by_id(command_id), seq);
     s->reply.command_status = status;
-    write_pdu(s, &s->reply);
+    write_pdu(s, &s->reply, NULL);
 }
 
 static void start_close(smpp_session *s, const char *fmt, ...)
@@ -416,6 +535,17 @@ static int handle_pdu(smpp_session *s, const uint8_t *p, size_t len, smpp_event 
             ev->type = SMPP_EV_UNEXPECTED;
             ev->pdu = pdu;
             return 1;
+        }
+        if (is_submit(command_class(r->command_id))) {
+            int refused = pdu->command_status == 0x58 || pdu->command_status == 0x14;
+            if (refused && s->cfg.throttle != NULL)
+                smpp_throttle_backoff(s->cfg.throttle, s->last_rx);
+            else if (pdu->command_status == 0 && s->cfg.throttle != NULL)
+                smpp_throttle_success(s->cfg.throttle, s->last_rx);
+            if (refused && r->resends < s->cfg.max_resends) {
+                queue_resend(s, (unsigned)(r - s->reqs));
+                return 0;
+            }
         }
         ev->type = SMPP_EV_RESPONSE;
         ev->id = r->id;
@@ -500,7 +630,7 @@ static int run_timers(smpp_session *s, int64_t now, smpp_event *ev)
     while (s->fifo_len > 0) {
         unsigned slot = s->fifo[s->fifo_head].slot;
         request *r = &s->reqs[slot];
-        if (r->id != s->fifo[s->fifo_head].id) { /* answered: a stale entry */
+        if (!timer_live(s, s->fifo_head)) { /* answered, or waiting to go again */
             s->fifo_head = (s->fifo_head + 1) % s->cap;
             s->fifo_len--;
             continue;
@@ -540,6 +670,8 @@ int smpp_session_next_event(smpp_session *s, int64_t now, smpp_event *ev)
 
     if (s->state == SMPP_STATE_CLOSED)
         return 0;
+    if (now > s->seen)
+        s->seen = now;
     while (!s->closing) {
         rc = smpp_framer_next(&s->framer, &p, &len);
         if (rc == 0) {
@@ -554,6 +686,8 @@ int smpp_session_next_event(smpp_session *s, int64_t now, smpp_event *ev)
         if (handle_pdu(s, p, len, ev))
             return 1;
     }
+    if (!s->closing)
+        run_resends(s, now);
     if (!s->closing && run_timers(s, now, ev))
         return 1;
     if (s->closing) {
@@ -578,11 +712,16 @@ int64_t smpp_session_deadline(const smpp_session *s)
     if (s->closing || s->input)
         return 0; /* events are waiting */
     for (k = 0; k < s->fifo_len; k++) { /* the first live entry */
-        const request *r = &s->reqs[s->fifo[(s->fifo_head + k) % s->cap].slot];
-        if (r->id == s->fifo[(s->fifo_head + k) % s->cap].id) {
-            d = r->deadline;
+        unsigned at = (s->fifo_head + k) % s->cap;
+        if (timer_live(s, at)) {
+            d = s->reqs[s->fifo[at].slot].deadline;
             break;
         }
+    }
+    if (s->nresend > 0 && s->cfg.throttle != NULL) {
+        int64_t r = s->seen + smpp_throttle_delay(s->cfg.throttle, s->seen);
+        if (d < 0 || r < d)
+            d = r;
     }
     if (s->cfg.enquire_link_ms > 0 && s->keepalive_id == 0 &&
         (may_send(s->cfg.role, s->state) & BIT(C_ENQUIRE))) {

@@ -13,6 +13,7 @@
 #include "smpp_buf.h"
 #include "smpp_frame.h"
 #include "smpp_pdu.h"
+#include "smpp_throttle.h"
 
 typedef enum smpp_role { SMPP_ROLE_ESME, SMPP_ROLE_SMSC } smpp_role;
 
@@ -34,6 +35,8 @@ typedef struct smpp_session_config {
     int64_t enquire_link_ms;     /* idle time before an enquire_link (default 20000; <0 off) */
     size_t max_length;           /* largest PDU accepted (default 64 KiB) */
     uint32_t first_sequence;     /* the first sequence_number (default 1) */
+    smpp_throttle *throttle;     /* submits' token bucket, may be shared; NULL: none */
+    unsigned max_resends;        /* sends again after 0x58 / 0x14 (default 10) */
 } smpp_session_config;
 
 typedef enum smpp_event_type {
@@ -67,8 +70,15 @@ const char *smpp_state_name(smpp_state st);
 
 /* Sends a request: pdu->sequence_number is assigned here (1..0x7FFFFFFF,
  * wrapping), *id identifies the request in later events. Fails with
- * SMPP_ESTATE (not allowed in this state or role), SMPP_EWINDOW, SMPP_ECLOSED
- * or SMPP_EENCODE; nothing is sent then. */
+ * SMPP_ESTATE (not allowed in this state or role), SMPP_EWINDOW,
+ * SMPP_ETHROTTLED (a submit must wait: smpp_session_submit_delay says how
+ * long), SMPP_ECLOSED or SMPP_EENCODE; nothing is sent then.
+ *
+ * A submit (submit_sm, data_sm, submit_multi) answered with ESME_RTHROTTLED
+ * (0x58) or ESME_RMSGQFUL (0x14) does not end: the throttle backs off and the
+ * same PDU goes again (with a new sequence_number) before any new submit, in
+ * the order they were first sent, up to max_resends times; then the refusal
+ * is its RESPONSE. */
 int smpp_session_send(smpp_session *s, smpp_pdu *pdu, int64_t now, uint64_t *id);
 
 /* Answers the peer's request with sequence number seq: pdu is the response
@@ -88,6 +98,9 @@ void smpp_session_sent(smpp_session *s, size_t n);
 /* When the session next needs the time to pass (a response timeout, the
  * keepalive): an absolute time, or -1 when nothing is pending. */
 int64_t smpp_session_deadline(const smpp_session *s);
+
+/* Milliseconds until a submit may be sent (0: now). */
+int64_t smpp_session_submit_delay(const smpp_session *s, int64_t now);
 
 /* Requests outstanding, and whether the window has room. */
 unsigned smpp_session_outstanding(const smpp_session *s);

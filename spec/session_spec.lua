@@ -307,3 +307,100 @@ describe("bad input and lost links", function()
         assert.is_not_nil(smsc)
     end)
 end)
+
+describe("throttle", function()
+    local function bound(opts)
+        local esme = core.session{ role = "esme", window = opts.window or 10, throttle = opts.throttle,
+            max_resends = opts.max_resends, enquire_link = 0, response_timeout = 1000 }
+        local smsc = core.session{ role = "smsc", enquire_link = 0, response_timeout = 1000 }
+        bind(esme, smsc, "bind_transceiver")
+        return esme, smsc
+    end
+    local function answer_all(esme, smsc, now, status_of)
+        pump(esme, smsc, now)
+        for _, ev in ipairs(smsc:events(now)) do
+            if ev.type == "request" then
+                local p = ev.pdu
+                smsc:respond({ command = "submit_sm_resp", sequence_number = p.sequence_number,
+                    command_status = status_of and status_of(p) or 0, message_id = "m" .. p.short_message }, now)
+            end
+        end
+        pump(smsc, esme, now)
+        return esme:events(now)
+    end
+
+    it("lets 10/s through for 60 s: 600 plus the burst, evenly spaced", function()
+        local esme, smsc = bound{ throttle = core.throttle{ rate = 10 } }
+        local sent, times = 0, {}
+        for now = 0, 59999 do
+            local id, _, code = esme:send({ command = "submit_sm", destination_addr = "1",
+                short_message = tostring(now) }, now)
+            if id then
+                sent = sent + 1
+                times[#times + 1] = now
+                answer_all(esme, smsc, now)
+            else
+                assert.are.equal("throttled", code)
+            end
+        end
+        assert.is_true(sent >= 599 and sent <= 601, "sent " .. sent)
+        for i = 11, #times do -- never more than 10 in any second
+            assert.is_true(times[i] - times[i - 10] >= 1000)
+        end
+    end)
+
+    it("sends submits refused with 0x58 again, in their order, with no duplicates", function()
+        local t = core.throttle{ rate = 100 }
+        local esme, smsc = bound{ throttle = t }
+        local ids, now = {}, 0
+        for i = 1, 5 do
+            now = now + 10
+            ids[i] = assert(esme:send({ command = "submit_sm", destination_addr = "1", short_message = "s" .. i }, now))
+        end
+        local refused = { s2 = true, s3 = true }
+        local ev = answer_all(esme, smsc, now, function(p) return refused[p.short_message] and 0x58 or 0 end)
+        assert.are.equal(3, #ev) -- s1, s4, s5 answered; s2 and s3 wait
+        local _, err, code = esme:send({ command = "submit_sm", destination_addr = "1", short_message = "s6" }, now)
+        assert.are.equal("throttled", code)
+        assert.matches("refused submits go first", err)
+        -- after the backoff pause they go again, s2 before s3
+        local order = {}
+        local got = {}
+        for _, e in ipairs(ev) do got[e.id] = e.pdu.message_id end
+        while now < 10000 and (not got[ids[2]] or not got[ids[3]]) do
+            now = now + 50
+            esme:events(now)
+            pump(esme, smsc, now)
+            for _, e in ipairs(smsc:events(now)) do
+                order[#order + 1] = e.pdu.short_message
+                smsc:respond({ command = "submit_sm_resp", sequence_number = e.pdu.sequence_number,
+                    message_id = "m" .. e.pdu.short_message }, now)
+            end
+            pump(smsc, esme, now)
+            for _, e in ipairs(esme:events(now)) do
+                assert.is_nil(got[e.id], "answered twice")
+                got[e.id] = e.pdu.message_id
+            end
+        end
+        assert.are.same({ "s2", "s3" }, order)
+        assert.are.same({ "ms1", "ms2", "ms3", "ms4", "ms5" }, { got[ids[1]], got[ids[2]], got[ids[3]], got[ids[4]],
+            got[ids[5]] })
+        assert.is_true(now >= 1000, "the backoff pause is at least a second")
+        assert.is_true(t:rate() < 100, "the rate is cut after 0x58")
+        now = now + esme:submit_delay(now)
+        assert.is_number((esme:send({ command = "submit_sm", destination_addr = "1", short_message = "s6" }, now)))
+    end)
+
+    it("gives up after max_resends and hands the refusal over", function()
+        local esme, smsc = bound{ max_resends = 2 }
+        local id = assert(esme:send({ command = "submit_sm", destination_addr = "1", short_message = "x" }, 0))
+        local final
+        for now = 0, 100 do
+            for _, e in ipairs(answer_all(esme, smsc, now, function() return 0x58 end)) do final = e end
+            esme:events(now)
+            if final then break end
+        end
+        assert.are.equal(id, final.id)
+        assert.are.equal(0x58, final.pdu.command_status)
+    end)
+end)

@@ -1,6 +1,6 @@
 /* fuzz_session: libFuzzer target driving the session engine with arbitrary
  * inbound bytes, as an ESME bound as a transceiver with requests outstanding
- * or as an SMSC. The first octet picks the role and the chunk size. Checks:
+ * (with a throttle, so submits refused with 0x58 go again) or as an SMSC. The first octet picks the role and the chunk size. Checks:
  * no crash or leak, every request ends exactly once, the outstanding count
  * stays within the window, and what the engine writes is whole PDUs that
  * decode. */
@@ -44,6 +44,7 @@ static void check_output(smpp_session *s)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static smpp_pdu req;
+    smpp_throttle throttle;
     smpp_session_config cfg;
     smpp_session *s;
     smpp_event ev;
@@ -59,6 +60,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.window = WINDOW;
     cfg.response_timeout_ms = 1000;
     chunk = (size_t)(data[0] >> 1) + 1;
+    smpp_throttle_init(&throttle, 20, 1, now);
+    cfg.throttle = &throttle;
+    cfg.max_resends = 3;
     s = smpp_session_new(&cfg, now);
     CHECK(s != NULL, "new");
     if (cfg.role == SMPP_ROLE_ESME) {
@@ -93,7 +97,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(smpp_session_outstanding(s) <= WINDOW + 1, "%u outstanding",
               smpp_session_outstanding(s));
         if (nids < WINDOW && smpp_session_state(s) == SMPP_STATE_BOUND_TRX) {
-            smpp_pdu_init(&req, smpp_command_by_id(SMPP_ENQUIRE_LINK), 0);
+            /* a submit (throttled, maybe refused with 0x58 and sent again) or a ping */
+            int submit = nids % 2 == 1;
+            smpp_pdu_init(&req, smpp_command_by_id(submit ? SMPP_SUBMIT_SM : SMPP_ENQUIRE_LINK), 0);
+            if (submit) {
+                req.present = (uint64_t)1 << SMPP_F_DESTINATION_ADDR;
+                req.f[SMPP_F_DESTINATION_ADDR].ptr = (const uint8_t *)"447700900123";
+                req.f[SMPP_F_DESTINATION_ADDR].len = 12;
+            }
             if (smpp_session_send(s, &req, now, &id) == SMPP_OK)
                 ids[nids++] = id;
         }

@@ -22,7 +22,7 @@ bld=$fz/build
 CC=${CC:-clang}
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=c99 -D_POSIX_C_SOURCE=200809L -Icsrc"
 CORE="csrc/smpp_buf.c csrc/smpp_defs.c csrc/smpp_pdu.c csrc/smpp_frame.c csrc/smpp_receipt.c \
-      csrc/smpp_gsm.c csrc/smpp_text.c csrc/smpp_session.c"
+      csrc/smpp_gsm.c csrc/smpp_text.c csrc/smpp_session.c csrc/smpp_throttle.c"
 TARGETS="fuzz_decode fuzz_framer fuzz_receipt fuzz_gsm fuzz_udh fuzz_session"
 # shellcheck disable=SC2086
 set -- $TARGETS

@@ -23,9 +23,9 @@ WARN = -std=c99 -Wall -Wextra -pedantic -Werror
 CPPFLAGS += -D_POSIX_C_SOURCE=200809L
 CORE_SRCS = csrc/smpp_buf.c csrc/smpp_defs.c csrc/smpp_pdu.c csrc/smpp_frame.c \
             csrc/smpp_gsm.c csrc/smpp_text.c csrc/smpp_receipt.c csrc/smpp_session.c \
-            csrc/smpp_net.c csrc/smpp_throttle.c
+            csrc/smpp_net.c csrc/smpp_throttle.c csrc/smpp_tls.c
 SRCS = $(CORE_SRCS) csrc/lsmpp.c csrc/lsmpp_text.c csrc/lsmpp_receipt.c csrc/lsmpp_session.c \
-       csrc/lsmpp_net.c
+       csrc/lsmpp_net.c csrc/lsmpp_tls.c
 HDRS = $(wildcard csrc/*.h)
 
 PREFIX ?= /usr/local
@@ -46,7 +46,7 @@ all: $(BUILD)/smpp/core.so
 
 $(BUILD)/smpp/core.so: $(SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -fPIC -shared -I$(LUA_INC) -o $@ $(SRCS) $(LDFLAGS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -fPIC -shared -I$(LUA_INC) -o $@ $(SRCS) $(LDFLAGS) -lssl -lcrypto
 
 deps:
 	@sh .ci/deps.sh

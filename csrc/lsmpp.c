@@ -901,5 +901,7 @@ int luaopen_smpp_core(lua_State *L)
     lua_settop(L, top);
     lsmpp_open_net(L);
     lua_settop(L, top);
+    lsmpp_open_tls(L);
+    lua_settop(L, top);
     return 1;
 }

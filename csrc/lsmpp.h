@@ -22,5 +22,6 @@ smpp_pdu *lsmpp_check_pdu(lua_State *L, int t);
 void lsmpp_push_pdu(lua_State *L, const smpp_pdu *pdu);
 void lsmpp_open_receipt(lua_State *L);
 void lsmpp_open_net(lua_State *L);
+void lsmpp_open_tls(lua_State *L);
 
 #endif

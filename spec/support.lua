@@ -15,11 +15,15 @@ end
 
 --- A tiny SMSC over smpp.core sessions: accepts one connection, binds it,
 --- answers submits with ids, and returns when the ESME unbinds.
-function _M.tiny_smsc(listener, stats)
+function _M.tiny_smsc(listener, stats, tls)
     local core = require "smpp.core"
     local loop = require "smpp.loop"
     local posix = require "smpp.transport.posix"
-    local sock = assert(posix.accept(listener, loop.now() + 5000))
+    local sock, err = posix.accept_tls(listener, tls, loop.now() + 5000)
+    if not sock then
+        stats.error = err
+        return
+    end
     local link = posix.link(sock, core.session{ role = "smsc", enquire_link = 0 })
     local deadline = loop.now() + 10000
     while loop.now() < deadline do
@@ -43,6 +47,28 @@ function _M.tiny_smsc(listener, stats)
         end
     end
     error("smsc: not closed in time")
+end
+
+--- Makes a CA and certificates with the openssl command in a fresh directory:
+--- ca.pem, server.pem/server.key for the names given (default localhost and
+--- 127.0.0.1), other-ca.pem (a CA nobody trusts).
+function _M.certificates(names)
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -p " .. dir))
+    local san = names or "DNS:localhost,IP:127.0.0.1"
+    local script = ([[
+set -e
+cd %s
+openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=test-ca 2>/dev/null
+openssl req -x509 -newkey rsa:2048 -nodes -keyout other-ca.key -out other-ca.pem -days 2 -subj /CN=other-ca 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=smsc 2>/dev/null
+printf 'subjectAltName=%s
+' > ext.cnf
+openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile ext.cnf 2>/dev/null
+]]):format(dir, san)
+    assert(os.execute("sh -c '" .. script:gsub("'", "'\\''") .. "'"))
+    return dir
 end
 
 return _M

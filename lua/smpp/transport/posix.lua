@@ -5,12 +5,13 @@ local core = require "smpp.core"
 local loop = require "smpp.loop"
 
 local format = string.format
-local ipairs, setmetatable = ipairs, setmetatable
+local ipairs, pairs, setmetatable, type = ipairs, pairs, setmetatable, type
 
 local _M = {}
 
---- Connects to host:port (the name is resolved on every call); waits at most
---- opts.timeout seconds (default 10). Returns a socket or nil, message, code.
+--- Connects to host:port (the name is resolved on every call), with TLS when
+--- opts.tls is set; waits at most opts.timeout seconds (default 10). Returns
+--- a stream (a socket, or TLS over one) or nil, message, code.
 function _M.connect(host, port, opts)
     local timeout = opts and opts.timeout or 10
     local sock, err, code = core.tcp_connect(host, port)
@@ -20,7 +21,14 @@ function _M.connect(host, port, opts)
     local deadline = loop.now() + math.floor(timeout * 1000)
     while true do
         local done, serr, scode = sock:connect_step()
-        if done then
+        if done and opts and opts.tls then
+            local stream, terr, tcode = _M.start_tls(sock, host, opts.tls, deadline)
+            if not stream then
+                loop.forget(sock)
+                sock:close()
+            end
+            return stream, terr, tcode
+        elseif done then
             return sock
         elseif done == nil then
             return nil, serr, scode
@@ -53,6 +61,138 @@ function _M.accept(listener, deadline)
     end
 end
 
+-- A TLS stream over a connected socket: the same read/write/pollfd as a
+-- socket, with the ciphertext moved by this file and the TLS work in C.
+local Tls = {}
+Tls.__index = Tls
+
+-- Sends what TLS has ready; returns true when nothing is left, false when
+-- the socket is full, or nil, message, code.
+function Tls:push()
+    while true do
+        local out = self.tls:output()
+        if #out == 0 then
+            return true
+        end
+        local n, err, code = self.sock:write(out)
+        if not n then
+            return nil, err, code
+        end
+        self.tls:consume(n)
+        if n == 0 then
+            return false
+        end
+    end
+end
+
+-- Takes what the socket has into TLS; returns true, or nil, message, code.
+function Tls:pull()
+    while true do
+        local data, err, code = self.sock:read()
+        if data then
+            self.tls:feed(data)
+        elseif data == false then
+            return true
+        elseif code == "closed" then
+            self.tls:eof()
+            return true
+        else
+            return nil, err, code
+        end
+    end
+end
+
+function Tls:read()
+    local ok, err, code = self:pull()
+    if not ok then
+        return nil, err, code
+    end
+    local data, rerr, rcode = self.tls:read()
+    self:push() -- TLS may have something to say (alerts, tickets)
+    return data, rerr, rcode
+end
+
+function Tls:write(data)
+    if #data > 0 then
+        local ok, err, code = self.tls:write(data)
+        if not ok then
+            return nil, err, code
+        end
+    end
+    local ok, err, code = self:push()
+    if ok == nil then
+        return nil, err, code
+    end
+    self.events = ok and "r" or "w"
+    return #data
+end
+
+function Tls:pending()
+    return #self.tls:output() > 0
+end
+
+function Tls:pollfd() return self.sock:pollfd() end
+function Tls:events() return self.events end
+function Tls:timeout() return nil end
+
+function Tls:close()
+    self.tls:close()
+    self:push()
+    self.sock:close()
+end
+
+-- Runs the handshake on a connected socket until deadline.
+local function handshake(sock, tls, deadline)
+    local stream = setmetatable({ sock = sock, tls = tls, events = "r" }, Tls)
+    while true do
+        local done, err, code = tls:handshake()
+        local pushed, perr, pcode = stream:push()
+        if pushed == nil then
+            return nil, perr, pcode
+        end
+        if done then
+            return stream
+        elseif done == nil then
+            return nil, err, code
+        end
+        if loop.wait(sock, pushed and "r" or "w", deadline) == "timeout" then
+            return nil, "TLS handshake: timed out", "timeout"
+        end
+        local ok, rerr, rcode = stream:pull()
+        if not ok then
+            return nil, rerr, rcode
+        end
+    end
+end
+
+-- A TLS configuration from the tls option: true (verify against the system
+-- store), an options table, or a config made with smpp.core.tls_config.
+local function tls_config(tls, server)
+    if type(tls) == "userdata" then
+        return tls
+    end
+    local opts = type(tls) == "table" and tls or {}
+    local copy = {}
+    for k, v in pairs(opts) do copy[k] = v end
+    copy.server = server
+    return core.tls_config(copy)
+end
+_M.tls_config = tls_config
+
+--- Starts TLS on a connected socket: the client side checks host's
+--- certificate (opts.tls: true, a table of options, or a tls_config).
+function _M.start_tls(sock, host, tls, deadline, server)
+    local cfg, err, code = tls_config(tls, server)
+    if not cfg then
+        return nil, err, code
+    end
+    local conn, cerr, ccode = cfg:connection(not server and host or nil)
+    if not conn then
+        return nil, cerr, ccode
+    end
+    return handshake(sock, conn, deadline)
+end
+
 local Link = {}
 Link.__index = Link
 
@@ -67,7 +207,7 @@ function Link:flush(deadline)
     local session, sock = self.session, self.sock
     while true do
         local out = session:output()
-        if #out == 0 then
+        if #out == 0 and not (sock.pending and sock:pending()) then
             return true
         end
         local n, err, code = sock:write(out)
@@ -82,7 +222,25 @@ function Link:flush(deadline)
     end
 end
 
---- One turn: send what is pending, wait until the socket has data, the
+-- Reads all the stream has now into the session: returns whether anything
+-- came, and the reason when the link is gone.
+function Link:drain()
+    local got, lost = false, nil
+    while true do
+        local data, err = self.sock:read()
+        if data then
+            self.session:feed(data, loop.now())
+            got = true
+        else
+            if data == nil then
+                lost = err == "closed" and "the peer closed the connection" or err
+            end
+            return got, lost
+        end
+    end
+end
+
+--- One turn: send what is pending, wait until the stream has data, the
 --- session needs the time (keepalive, timeouts) or deadline, read, and
 --- return the session's events (a list, maybe empty).
 function Link:step(deadline)
@@ -91,22 +249,15 @@ function Link:step(deadline)
     if not ok and err ~= "write: timed out" then
         return session:events(loop.now())
     end
-    local wake = session:deadline()
-    if deadline and (not wake or deadline < wake) then wake = deadline end
-    if wake == nil or wake > loop.now() then
-        loop.wait(sock, "r", wake)
-    end
-    local lost
-    while true do
-        local data, rerr = sock:read()
-        if data then
-            session:feed(data, loop.now())
-        else
-            if data == nil then
-                lost = rerr == "closed" and "the peer closed the connection" or rerr
-            end
-            break
+    -- TLS may hold data read along with the handshake: look before waiting.
+    local got, lost = self:drain()
+    if not got and not lost then
+        local wake = session:deadline()
+        if deadline and (not wake or deadline < wake) then wake = deadline end
+        if wake == nil or wake > loop.now() then
+            loop.wait(sock, "r", wake)
         end
+        got, lost = self:drain()
     end
     -- What arrived before the end still counts: take its events first.
     local events = session:events(loop.now())
@@ -123,6 +274,21 @@ end
 function Link:close()
     loop.forget(self.sock)
     self.sock:close()
+end
+
+--- Accepts a connection and, when tls is given (server options or a
+--- tls_config), runs the server side of the handshake.
+function _M.accept_tls(listener, tls, deadline)
+    local sock, err, code = _M.accept(listener, deadline)
+    if not sock or not tls then
+        return sock, err, code
+    end
+    local stream, terr, tcode = _M.start_tls(sock, nil, tls, deadline, true)
+    if not stream then
+        loop.forget(sock)
+        sock:close()
+    end
+    return stream, terr, tcode
 end
 
 return _M

@@ -7,6 +7,14 @@
 #include "smpp_session.h"
 
 #define SESSION_MT "smpp.session"
+
+/* The clock sessions and throttles are told the time with by default. */
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 #define THROTTLE_MT "smpp.throttle"
 
 /* throttle({ rate = per second, burst = 1 } [, now]) -> a token bucket sessions can share */
@@ -15,7 +23,7 @@ static int l_throttle(lua_State *L)
     lua_Number rate;
     lua_Integer burst;
     smpp_throttle *t;
-    int64_t now = (int64_t)luaL_optinteger(L, 2, 0);
+    int64_t now = (int64_t)luaL_optinteger(L, 2, monotonic_ms());
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_getfield(L, 1, "rate");
     rate = luaL_checknumber(L, -1);
@@ -84,7 +92,7 @@ static int l_session(lua_State *L)
     smpp_session_config cfg;
     lsession *ls;
     lua_Integer window, max_length;
-    int64_t now = (int64_t)luaL_optinteger(L, 2, 0);
+    int64_t now = (int64_t)luaL_optinteger(L, 2, monotonic_ms());
 
     memset(&cfg, 0, sizeof cfg);
     if (!lua_isnoneornil(L, 1)) {
@@ -305,9 +313,7 @@ static int l_session_tostring(lua_State *L)
 /* now_ms() -> milliseconds of the monotonic clock */
 static int l_now_ms(lua_State *L)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    lua_pushinteger(L, (lua_Integer)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    lua_pushinteger(L, (lua_Integer)monotonic_ms());
     return 1;
 }
 

@@ -184,16 +184,16 @@ static uint64_t may_send(smpp_role role, smpp_state st)
     if (role == SMPP_ROLE_ESME) {
         switch (st) {
         case SMPP_STATE_OPEN: return BIT(C_BIND) | BIT(C_ENQUIRE);
-        case SMPP_STATE_BOUND_TX: return tx | bound;
-        case SMPP_STATE_BOUND_RX: return bound;
+        case SMPP_STATE_BOUND_TX:
         case SMPP_STATE_BOUND_TRX: return tx | bound;
+        case SMPP_STATE_BOUND_RX: return bound;
         default: return 0;
         }
     }
     switch (st) {
     case SMPP_STATE_OPEN: return BIT(C_OUTBIND) | BIT(C_ENQUIRE);
     case SMPP_STATE_BOUND_TX: return bound;
-    case SMPP_STATE_BOUND_RX: return to_rx | bound;
+    case SMPP_STATE_BOUND_RX:
     case SMPP_STATE_BOUND_TRX: return to_rx | bound;
     default: return 0;
     }
@@ -273,6 +273,8 @@ static int timer_live(const smpp_session *s, unsigned at)
 static void start_timer(smpp_session *s, unsigned i, int64_t now)
 {
     unsigned tail;
+    if (s->cap == 0) /* never: cap is window + 1 (for the analyzer) */
+        return;
     s->reqs[i].deadline = now + s->cfg.response_timeout_ms;
     s->reqs[i].stamp = ++s->next_stamp;
     /* Answered requests leave stale FIFO entries: drop those at the head, and

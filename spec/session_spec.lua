@@ -15,9 +15,9 @@ end
 
 local function pair(opts)
     opts = opts or {}
-    local esme = core.session{ role = "esme", window = opts.window, response_timeout = opts.response_timeout,
-        enquire_link = opts.enquire_link, sequence = opts.sequence }
-    local smsc = core.session{ role = "smsc", enquire_link = 0 }
+    local esme = core.session({ role = "esme", window = opts.window, response_timeout = opts.response_timeout,
+        enquire_link = opts.enquire_link, sequence = opts.sequence }, 0)
+    local smsc = core.session({ role = "smsc", enquire_link = 0 }, 0)
     return esme, smsc
 end
 
@@ -161,7 +161,8 @@ describe("requests and responses", function()
         local id, seq = esme:send({ command = "query_sm", message_id = "1" }, 0)
         esme:feed(smpp.pdu.encode{ command = "generic_nack", sequence_number = seq, command_status = 0x03 }, 0)
         local ev = esme:events(0)[1]
-        assert.are.same({ "response", id, "generic_nack", 0x03 }, { ev.type, ev.id, ev.pdu.command, ev.pdu.command_status })
+        assert.are.same({ "response", id, "generic_nack", 0x03 },
+            { ev.type, ev.id, ev.pdu.command, ev.pdu.command_status })
         assert.are.equal(0, esme:outstanding())
         assert.is_not_nil(smsc)
     end)
@@ -276,7 +277,7 @@ describe("bad input and lost links", function()
         local esme, smsc = pair{ window = 5 }
         bind(esme, smsc, "bind_transceiver")
         local ids = {}
-        for i = 1, 4 do ids[#ids + 1] = esme:send({ command = "submit_sm", destination_addr = "1" }, 0) end
+        for _ = 1, 4 do ids[#ids + 1] = esme:send({ command = "submit_sm", destination_addr = "1" }, 0) end
         esme:close("connection reset by peer")
         local ev = esme:events(0)
         local aborted = only(ev, "aborted")
@@ -310,9 +311,9 @@ end)
 
 describe("throttle", function()
     local function bound(opts)
-        local esme = core.session{ role = "esme", window = opts.window or 10, throttle = opts.throttle,
-            max_resends = opts.max_resends, enquire_link = 0, response_timeout = 1000 }
-        local smsc = core.session{ role = "smsc", enquire_link = 0, response_timeout = 1000 }
+        local esme = core.session({ role = "esme", window = opts.window or 10, throttle = opts.throttle,
+            max_resends = opts.max_resends, enquire_link = 0, response_timeout = 1000 }, 0)
+        local smsc = core.session({ role = "smsc", enquire_link = 0, response_timeout = 1000 }, 0)
         bind(esme, smsc, "bind_transceiver")
         return esme, smsc
     end
@@ -330,7 +331,7 @@ describe("throttle", function()
     end
 
     it("lets 10/s through for 60 s: 600 plus the burst, evenly spaced", function()
-        local esme, smsc = bound{ throttle = core.throttle{ rate = 10 } }
+        local esme, smsc = bound{ throttle = core.throttle({ rate = 10 }, 0) }
         local sent, times = 0, {}
         for now = 0, 59999 do
             local id, _, code = esme:send({ command = "submit_sm", destination_addr = "1",
@@ -350,7 +351,7 @@ describe("throttle", function()
     end)
 
     it("sends submits refused with 0x58 again, in their order, with no duplicates", function()
-        local t = core.throttle{ rate = 100 }
+        local t = core.throttle({ rate = 100 }, 0)
         local esme, smsc = bound{ throttle = t }
         local ids, now = {}, 0
         for i = 1, 5 do

@@ -65,7 +65,8 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout other-ca.key -out other-ca.pem
 openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=smsc 2>/dev/null
 printf 'subjectAltName=%s
 ' > ext.cnf
-openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile ext.cnf 2>/dev/null
+openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 \
+    -extfile ext.cnf 2>/dev/null
 ]]):format(dir, san)
     assert(os.execute("sh -c '" .. script:gsub("'", "'\\''") .. "'"))
     return dir

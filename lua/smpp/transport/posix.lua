@@ -5,7 +5,7 @@ local core = require "smpp.core"
 local loop = require "smpp.loop"
 
 local format = string.format
-local ipairs, pairs, setmetatable, type = ipairs, pairs, setmetatable, type
+local ipairs, pairs, select, setmetatable, type = ipairs, pairs, select, setmetatable, type
 
 local _M = {}
 
@@ -133,7 +133,7 @@ end
 
 function Tls:pollfd() return self.sock:pollfd() end
 function Tls:events() return self.events end
-function Tls:timeout() return nil end
+function Tls.timeout() return nil end
 
 function Tls:close()
     self.tls:close()
@@ -257,7 +257,7 @@ function Link:step(deadline)
         if wake == nil or wake > loop.now() then
             loop.wait(sock, "r", wake)
         end
-        got, lost = self:drain()
+        lost = select(2, self:drain())
     end
     -- What arrived before the end still counts: take its events first.
     local events = session:events(loop.now())
@@ -269,6 +269,26 @@ function Link:step(deadline)
     end
     self:flush(deadline)
     return events
+end
+
+-- The cqueues protocol, so any scheduler can wait on a link: the stream's
+-- descriptor, "w" while output waits, and the session's next deadline.
+function Link:pollfd()
+    return self.sock:pollfd()
+end
+
+function Link:events()
+    local pending = #self.session:output() > 0 or (self.sock.pending and self.sock:pending())
+    return pending and "rw" or "r"
+end
+
+function Link:timeout()
+    local d = self.session:deadline()
+    if d == nil then
+        return nil
+    end
+    local left = (d - loop.now()) / 1000
+    return left > 0 and left or 0
 end
 
 function Link:close()

@@ -38,7 +38,7 @@ SPEC_ENV = LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec
            LUA_CPATH="$(CURDIR)/$(BUILD)/?.so;;"
 # The specs of the codec, text and receipts: they run on LuaJIT too.
 CODEC_SPECS = spec/pdu_spec.lua spec/golden_spec.lua spec/malformed_spec.lua spec/framer_spec.lua \
-              spec/text_spec.lua spec/receipt_spec.lua spec/session_spec.lua spec/link_spec.lua spec/tls_spec.lua
+              spec/text_spec.lua spec/receipt_spec.lua spec/session_spec.lua spec/link_spec.lua spec/tls_spec.lua spec/server_spec.lua
 
 .PHONY: all test test-luajit check-asan bench fuzz lint install clean deps
 

@@ -46,6 +46,14 @@ static int l_throttle_delay(lua_State *L)
     return 1;
 }
 
+/* throttle:take(now) -> true when a token was taken */
+static int l_throttle_take(lua_State *L)
+{
+    smpp_throttle *t = luaL_checkudata(L, 1, THROTTLE_MT);
+    lua_pushboolean(L, smpp_throttle_take(t, (int64_t)luaL_checkinteger(L, 2)));
+    return 1;
+}
+
 static int l_throttle_rate(lua_State *L)
 {
     lua_pushnumber(L, smpp_throttle_rate(luaL_checkudata(L, 1, THROTTLE_MT)));
@@ -275,6 +283,13 @@ static int l_submit_delay(lua_State *L)
     return 1;
 }
 
+/* session:last_rx() -> when the peer last sent anything */
+static int l_last_rx(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)smpp_session_last_rx(check_session(L)));
+    return 1;
+}
+
 static int l_state(lua_State *L)
 {
     lua_pushstring(L, smpp_state_name(smpp_session_state(check_session(L))));
@@ -323,13 +338,15 @@ void lsmpp_open_session(lua_State *L, int top)
         {"send", l_send},       {"respond", l_respond},   {"feed", l_feed},
         {"events", l_events},   {"output", l_output},     {"sent", l_sent},
         {"deadline", l_deadline}, {"state", l_state},     {"outstanding", l_outstanding},
-        {"close", l_close},     {"submit_delay", l_submit_delay}, {NULL, NULL}};
+        {"close", l_close},     {"submit_delay", l_submit_delay},
+        {"last_rx", l_last_rx}, {NULL, NULL}};
     static const luaL_Reg meta[] = {
         {"__gc", l_session_gc}, {"__tostring", l_session_tostring}, {NULL, NULL}};
     static const luaL_Reg fns[] = {
         {"session", l_session}, {"throttle", l_throttle}, {"now_ms", l_now_ms}, {NULL, NULL}};
     static const luaL_Reg throttle_methods[] = {
-        {"delay", l_throttle_delay}, {"rate", l_throttle_rate}, {NULL, NULL}};
+        {"delay", l_throttle_delay}, {"take", l_throttle_take}, {"rate", l_throttle_rate},
+        {NULL, NULL}};
 
     luaL_newmetatable(L, SESSION_MT);
     lua_newtable(L);

@@ -358,6 +358,11 @@ static void run_resends(smpp_session *s, int64_t now)
     }
 }
 
+int64_t smpp_session_last_rx(const smpp_session *s)
+{
+    return s->last_rx;
+}
+
 int64_t smpp_session_submit_delay(const smpp_session *s, int64_t now)
 {
     int64_t d = s->cfg.throttle != NULL ? smpp_throttle_delay(s->cfg.throttle, now) : 0;
@@ -526,7 +531,11 @@ static int handle_pdu(smpp_session *s, const uint8_t *p, size_t len, smpp_event 
             ev->id = r->id;
             end_request(s, r);
         } else if (!is_resp) {
-            answer(s, SMPP_GENERIC_NACK, pdu->sequence_number, err.status);
+            /* A request we know with a bad field gets its own response with
+             * the status; what cannot be read as a PDU at all, a generic_nack. */
+            int own = pdu->cmd != NULL && err.status != SMPP_ESME_RINVCMDLEN;
+            answer(s, own ? pdu->command_id | SMPP_RESP_BIT : SMPP_GENERIC_NACK,
+                   pdu->sequence_number, err.status);
         }
         return 1;
     }

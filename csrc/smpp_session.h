@@ -99,6 +99,9 @@ void smpp_session_sent(smpp_session *s, size_t n);
  * keepalive): an absolute time, or -1 when nothing is pending. */
 int64_t smpp_session_deadline(const smpp_session *s);
 
+/* When the peer last sent anything (for an idle timeout). */
+int64_t smpp_session_last_rx(const smpp_session *s);
+
 /* Milliseconds until a submit may be sent (0: now). */
 int64_t smpp_session_submit_delay(const smpp_session *s, int64_t now);
 

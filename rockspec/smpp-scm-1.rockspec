@@ -27,6 +27,7 @@ build = {
         ["smpp.text"] = "lua/smpp/text.lua",
         ["smpp.receipt"] = "lua/smpp/receipt.lua",
         ["smpp.loop"] = "lua/smpp/loop.lua",
+        ["smpp.server"] = "lua/smpp/server.lua",
         ["smpp.transport.posix"] = "lua/smpp/transport/posix.lua",
         ["smpp.core"] = {
             sources = {

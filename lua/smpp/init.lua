@@ -6,6 +6,7 @@ local _M = {
     pdu = pdu,
     text = require "smpp.text",
     receipt = require "smpp.receipt",
+    server = require("smpp.server").new,
     command = pdu.command,
     status = pdu.status,
     tlv = pdu.tlv,

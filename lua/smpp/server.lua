@@ -1,0 +1,313 @@
+-- smpp.server: an SMSC simulator on the same session engine as the client,
+-- for tests, demos and users' own test suites. It plays the reference SMSC's
+-- profile: accounts and passwords, a bind limit and a throttle per account,
+-- an idle timeout, delivery receipts and MO messages, and faults on demand.
+local core = require "smpp.core"
+local loop = require "smpp.loop"
+local posix = require "smpp.transport.posix"
+local text = require "smpp.text"
+
+local format, floor, sub = string.format, math.floor, string.sub
+local error, ipairs, next, pairs = error, ipairs, next, pairs
+local pcall, setmetatable, tostring, type = pcall, setmetatable, tostring, type
+local remove = table.remove
+
+local _M = {}
+
+local Server = {}
+Server.__index = Server
+
+local BIND_TYPES = { bind_transmitter = "tx", bind_receiver = "rx", bind_transceiver = "trx" }
+local MAX_QUEUED = 10000 -- receipts and MOs kept for an account with no receiver bound
+
+local function check(opts, name, kind)
+    local v = opts[name]
+    if v ~= nil and type(v) ~= kind then
+        error(format("smpp.server: %s must be a %s", name, kind), 3)
+    end
+    return v
+end
+
+--- smpp.server{ host, port, tls = { cert, key }, accounts = { [system_id] = password },
+---   max_binds = 2, throttle = 10 (per second per account, 0: none), idle_timeout = 30,
+---   enquire_link = nil (seconds: the simulator pings too), receipts = true,
+---   receipt_delay = 0 (seconds), receipt_stat = "DELIVRD", mo_echo = nil (prefix),
+---   faults = { ... } }
+function _M.new(opts)
+    opts = opts or {}
+    check(opts, "accounts", "table")
+    local self = setmetatable({
+        host = check(opts, "host", "string") or "127.0.0.1",
+        port = check(opts, "port", "number") or 2775,
+        tls = opts.tls,
+        accounts = opts.accounts or {},
+        max_binds = check(opts, "max_binds", "number") or 2,
+        rate = check(opts, "throttle", "number") or 10,
+        idle_timeout = check(opts, "idle_timeout", "number") or 30,
+        enquire_link = check(opts, "enquire_link", "number"),
+        receipts = opts.receipts ~= false,
+        receipt_delay = check(opts, "receipt_delay", "number") or 0,
+        receipt_stat = check(opts, "receipt_stat", "string") or "DELIVRD",
+        mo_echo = check(opts, "mo_echo", "string"),
+        faults = check(opts, "faults", "table") or {},
+        log = opts.log,
+        state = {},      -- per account: binds, bucket, queue
+        messages = {},   -- message_id -> { state, source, destination, text, account }
+        next_id = 0,
+        links = {},
+        stats = { connections = 0, binds = 0, refused_binds = 0, submits = 0, throttled = 0,
+            receipts = 0, mos = 0, idle_drops = 0 },
+        running = false,
+    }, Server)
+    return self
+end
+
+local function account(self, system_id)
+    local st = self.state[system_id]
+    if not st then
+        st = { binds = 0, queue = {},
+            bucket = self.rate > 0 and core.throttle{ rate = self.rate } or nil }
+        self.state[system_id] = st
+    end
+    return st
+end
+
+-- The SMPP absolute time of now, "YYMMDDhhmm" (for receipts).
+local function receipt_date(t)
+    return os.date("!%y%m%d%H%M", t)
+end
+
+-- Sends a deliver_sm on a link, or queues it for the account.
+local function deliver(self, acct, pdu, prefer)
+    local st = account(self, acct)
+    local targets = {}
+    if prefer and prefer.receives then targets[1] = prefer end
+    for link in pairs(self.links) do
+        if link.account == acct and link.receives and link ~= prefer then
+            targets[#targets + 1] = link
+        end
+    end
+    for _, link in ipairs(targets) do
+        if link.session:send(pdu, loop.now()) then
+            return true
+        end
+    end
+    if #st.queue < MAX_QUEUED then
+        st.queue[#st.queue + 1] = pdu
+    end
+    return false
+end
+
+local function flush_queue(self, link)
+    local st = account(self, link.account)
+    while st.queue[1] and link.session:send(st.queue[1], loop.now()) do
+        remove(st.queue, 1)
+    end
+end
+
+-- The receipt of a message, 3.4 appendix B text plus the TLVs.
+local function receipt_pdu(self, msg)
+    local stat = self.receipt_stat
+    local states = { DELIVRD = 2, EXPIRED = 3, DELETED = 4, UNDELIV = 5, ACCEPTD = 6, UNKNOWN = 7, REJECTD = 8 }
+    local now = os.time()
+    local body = format("id:%s sub:001 dlvrd:%s submit date:%s done date:%s stat:%s err:%s text:%s",
+        msg.id, stat == "DELIVRD" and "001" or "000", receipt_date(msg.submitted), receipt_date(now), stat,
+        stat == "DELIVRD" and "000" or "001", sub(msg.preview, 1, 20))
+    return { command = "deliver_sm", source_addr = msg.destination, destination_addr = msg.source,
+        source_addr_ton = msg.dest_ton, source_addr_npi = msg.dest_npi,
+        dest_addr_ton = msg.source_ton, dest_addr_npi = msg.source_npi,
+        esm_class = 0x04, data_coding = 0, short_message = body,
+        receipted_message_id = msg.id, message_state = states[stat] or 7 }
+end
+
+local function new_message_id(self)
+    self.next_id = self.next_id + 1
+    return format("%08X", self.next_id)
+end
+
+-- What a submit says: the text as UTF-8 when it is text.
+local function preview(pdu)
+    local sm = pdu.short_message or ""
+    if sm == "" and pdu.message_payload then sm = pdu.message_payload end
+    if floor((pdu.esm_class or 0) / 0x40) % 2 == 1 and #sm > 0 then
+        sm = sub(sm, sm:byte(1) + 2)
+    end
+    local ok, s = pcall(text.decode, sm, pdu.data_coding or 0)
+    return ok and s or ""
+end
+
+local function answer(link, p, status, fields)
+    local resp = fields or {}
+    resp.command = p.command .. "_resp"
+    resp.sequence_number = p.sequence_number
+    resp.command_status = status
+    link.session:respond(resp, loop.now())
+end
+
+local function on_submit(self, link, p)
+    local f = self.faults
+    local st = account(self, link.account)
+    if f.withhold then
+        return
+    end
+    if f.submit_status then
+        return answer(link, p, f.submit_status)
+    end
+    if st.bucket and not st.bucket:take(loop.now()) then
+        self.stats.throttled = self.stats.throttled + 1
+        return answer(link, p, 0x58)
+    end
+    self.stats.submits = self.stats.submits + 1
+    local id = new_message_id(self)
+    if p.command == "submit_multi" then
+        answer(link, p, 0, { message_id = id, unsuccess_sme = {} })
+    else
+        answer(link, p, 0, { message_id = id })
+    end
+    local msg = { id = id, state = 2, source = p.source_addr or "", destination = p.destination_addr or "",
+        source_ton = p.source_addr_ton, source_npi = p.source_addr_npi, dest_ton = p.dest_addr_ton,
+        dest_npi = p.dest_addr_npi, preview = preview(p), submitted = os.time(), account = link.account }
+    self.messages[id] = msg
+    local acct = link.account
+    if self.receipts and (p.registered_delivery or 0) % 4 ~= 0 then
+        loop.spawn(function()
+            if self.receipt_delay > 0 then loop.sleep(self.receipt_delay) end
+            if deliver(self, acct, receipt_pdu(self, msg), link) then
+                self.stats.receipts = self.stats.receipts + 1
+            end
+        end)
+    end
+    if self.mo_echo and sub(msg.preview, 1, #self.mo_echo) == self.mo_echo then
+        self:deliver{ account = acct, source_addr = msg.destination, destination_addr = msg.source,
+            text = sub(msg.preview, #self.mo_echo + 1) }
+    end
+end
+
+local function on_request(self, link, p)
+    local cmd = p.command
+    if BIND_TYPES[cmd] then
+        local password = self.accounts[p.system_id]
+        if password == nil then
+            self.stats.refused_binds = self.stats.refused_binds + 1
+            return answer(link, p, 0x0F)
+        elseif password ~= p.password then
+            self.stats.refused_binds = self.stats.refused_binds + 1
+            return answer(link, p, 0x0E)
+        end
+        local st = account(self, p.system_id)
+        if st.binds >= self.max_binds then
+            self.stats.refused_binds = self.stats.refused_binds + 1
+            return answer(link, p, 0x0D)
+        end
+        st.binds = st.binds + 1
+        link.account = p.system_id
+        link.receives = BIND_TYPES[cmd] ~= "tx"
+        self.stats.binds = self.stats.binds + 1
+        answer(link, p, 0, { system_id = "smpp-sim", sc_interface_version = 0x34 })
+        if link.receives then flush_queue(self, link) end
+    elseif cmd == "submit_sm" or cmd == "data_sm" or cmd == "submit_multi" then
+        on_submit(self, link, p)
+    elseif cmd == "query_sm" then
+        local msg = self.messages[p.message_id]
+        if not msg then return answer(link, p, 0x67) end
+        answer(link, p, 0, { message_id = msg.id, final_date = "", message_state = msg.state, error_code = 0 })
+    elseif cmd == "cancel_sm" or cmd == "replace_sm" then
+        local msg = self.messages[p.message_id]
+        if not msg then return answer(link, p, cmd == "cancel_sm" and 0x11 or 0x13) end
+        if cmd == "cancel_sm" then msg.state = 4 end
+        answer(link, p, 0)
+    else
+        answer(link, p, 0x03)
+    end
+end
+
+-- One connection, until it closes.
+function Server:serve(stream)
+    local session = core.session{ role = "smsc", window = 100,
+        enquire_link = self.enquire_link or 0 }
+    local link = posix.link(stream, session)
+    self.links[link] = true
+    self.stats.connections = self.stats.connections + 1
+    local idle_ms = floor(self.idle_timeout * 1000)
+    local seen = 0
+    while self.running do
+        -- the idle timeout counts from the last PDU of the peer, pings included;
+        -- a turn lasts at most 250 ms, so that stop() is seen soon
+        local deadline = loop.now() + 250
+        if idle_ms > 0 and session:last_rx() + idle_ms < deadline then
+            deadline = session:last_rx() + idle_ms
+        end
+        local events = link:step(deadline)
+        local closed
+        for _, ev in ipairs(events) do
+            seen = seen + 1
+            if ev.type == "request" then
+                on_request(self, link, ev.pdu)
+            elseif ev.type == "closed" then
+                closed = true
+            elseif ev.type ~= "response" and self.log then
+                self.log(format("%s %s", ev.type, tostring(ev.message or ev.pdu)))
+            end
+            if self.faults.drop_after and seen >= self.faults.drop_after then
+                closed = true
+            end
+        end
+        if closed then break end
+        if idle_ms > 0 and loop.now() >= session:last_rx() + idle_ms and session:state() ~= "closed" then
+            self.stats.idle_drops = self.stats.idle_drops + 1
+            break
+        end
+    end
+    link:flush(loop.now() + 1000)
+    link:close()
+    self.links[link] = nil
+    if link.account then
+        local st = account(self, link.account)
+        st.binds = st.binds - 1
+    end
+end
+
+--- Listens; returns the port (useful with port = 0).
+function Server:start()
+    local listener, err, code = posix.listen(self.host, self.port)
+    if not listener then
+        return nil, err, code
+    end
+    self.listener = listener
+    self.port = listener:port()
+    self.running = true
+    loop.spawn(function()
+        while self.running do
+            local stream = posix.accept_tls(listener, self.tls, loop.now() + 200)
+            if stream then
+                loop.spawn(self.serve, self, stream)
+            end
+        end
+        loop.forget(listener)
+        listener:close()
+    end)
+    return self.port
+end
+
+--- Stops accepting; open sessions end at their next turn.
+function Server:stop()
+    self.running = false
+end
+
+--- An MO message to an account's receiver: { account, source_addr,
+--- destination_addr, text (UTF-8) | short_message, data_coding }.
+function Server:deliver(m)
+    local acct = m.account or next(self.accounts)
+    local pdu = { command = "deliver_sm", source_addr = m.source_addr or "447700900123",
+        destination_addr = m.destination_addr or "12345", esm_class = 0 }
+    if m.text then
+        local octets, dcs = text.encode(m.text, "auto")
+        pdu.short_message, pdu.data_coding = octets, dcs
+    else
+        pdu.short_message, pdu.data_coding = m.short_message or "", m.data_coding or 0
+    end
+    self.stats.mos = self.stats.mos + 1
+    return deliver(self, acct, pdu)
+end
+
+return _M

@@ -2,7 +2,9 @@
  * follow the cqueues protocol: pollfd(), events(), timeout()) and of poll()
  * over many of them, for lua/smpp/loop.lua. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -265,6 +267,45 @@ static int l_poll(lua_State *L)
     return 1;
 }
 
+/* Signals become readable octets on a pipe (the self-pipe trick), so a
+ * scheduler can wait for them like for any socket. */
+static int signal_pipe[2] = {-1, -1};
+
+static void on_signal(int sig)
+{
+    int saved = errno;
+    unsigned char b = (unsigned char)sig;
+    if (write(signal_pipe[1], &b, 1) < 0) { /* full: a signal is already waiting */
+    }
+    errno = saved;
+}
+
+/* signals("INT", "TERM", ...) -> a socket that reads the signals' numbers */
+static int l_signals(lua_State *L)
+{
+    static const char *const names[] = {"INT", "TERM", "HUP", "USR1", "USR2", NULL};
+    static const int numbers[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2};
+    int i, n = lua_gettop(L);
+    if (signal_pipe[0] < 0) {
+        if (pipe(signal_pipe) != 0)
+            return net_error(L, "signals: pipe failed");
+        for (i = 0; i < 2; i++) {
+            fcntl(signal_pipe[i], F_SETFL, fcntl(signal_pipe[i], F_GETFL) | O_NONBLOCK);
+            fcntl(signal_pipe[i], F_SETFD, FD_CLOEXEC);
+        }
+    }
+    for (i = 1; i <= n; i++) {
+        struct sigaction sa;
+        int which = luaL_checkoption(L, i, NULL, names);
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(numbers[which], &sa, NULL);
+    }
+    new_socket(L, dup(signal_pipe[0]));
+    return 1;
+}
+
 void lsmpp_open_net(lua_State *L)
 {
     static const luaL_Reg methods[] = {
@@ -275,6 +316,7 @@ void lsmpp_open_net(lua_State *L)
     static const luaL_Reg fns[] = {{"tcp_connect", l_tcp_connect},
                                    {"tcp_listen", l_tcp_listen},
                                    {"poll", l_poll},
+                                   {"signals", l_signals},
                                    {NULL, NULL}};
     luaL_newmetatable(L, SOCKET_MT);
     lua_newtable(L);

@@ -21,6 +21,7 @@ external_dependencies = {
 }
 build = {
     type = "builtin",
+    install = { bin = { ["smpp-sim"] = "bin/smpp-sim" } },
     modules = {
         ["smpp"] = "lua/smpp/init.lua",
         ["smpp.pdu"] = "lua/smpp/pdu.lua",

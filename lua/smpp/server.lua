@@ -28,7 +28,7 @@ local function check(opts, name, kind)
     return v
 end
 
---- smpp.server{ host, port, tls = { cert, key }, accounts = { [system_id] = password },
+--- smpp.server{ host, port, tls_port, tls = { cert, key }, accounts = { [system_id] = password },
 ---   max_binds = 2, throttle = 10 (per second per account, 0: none), idle_timeout = 30,
 ---   enquire_link = nil (seconds: the simulator pings too), receipts = true,
 ---   receipt_delay = 0 (seconds), receipt_stat = "DELIVRD", mo_echo = nil (prefix),
@@ -39,6 +39,7 @@ function _M.new(opts)
     local self = setmetatable({
         host = check(opts, "host", "string") or "127.0.0.1",
         port = check(opts, "port", "number") or 2775,
+        tls_port = check(opts, "tls_port", "number"),
         tls = opts.tls,
         accounts = opts.accounts or {},
         max_binds = check(opts, "max_binds", "number") or 2,
@@ -267,26 +268,44 @@ function Server:serve(stream)
     end
 end
 
---- Listens; returns the port (useful with port = 0).
+-- Accepts on one listener until stop().
+local function accept_loop(self, listener, tls)
+    while self.running do
+        local stream = posix.accept_tls(listener, tls, loop.now() + 200)
+        if stream then
+            loop.spawn(self.serve, self, stream)
+        end
+    end
+    loop.forget(listener)
+    listener:close()
+end
+
+--- Listens on port (plain TCP; port 0: any free one) and, with tls =
+--- { cert, key } and tls_port, on tls_port with TLS. Returns the plain port
+--- and the TLS port (also in self.port, self.tls_port).
 function Server:start()
     local listener, err, code = posix.listen(self.host, self.port)
     if not listener then
         return nil, err, code
     end
-    self.listener = listener
     self.port = listener:port()
     self.running = true
-    loop.spawn(function()
-        while self.running do
-            local stream = posix.accept_tls(listener, self.tls, loop.now() + 200)
-            if stream then
-                loop.spawn(self.serve, self, stream)
-            end
+    if self.tls and self.tls_port then
+        local cfg, terr, tcode = posix.tls_config(self.tls, true)
+        if not cfg then
+            listener:close()
+            return nil, terr, tcode
         end
-        loop.forget(listener)
-        listener:close()
-    end)
-    return self.port
+        local tls_listener, lerr, lcode = posix.listen(self.host, self.tls_port)
+        if not tls_listener then
+            listener:close()
+            return nil, lerr, lcode
+        end
+        self.tls_port = tls_listener:port()
+        loop.spawn(accept_loop, self, tls_listener, cfg)
+    end
+    loop.spawn(accept_loop, self, listener, nil)
+    return self.port, self.tls_port
 end
 
 --- Stops accepting; open sessions end at their next turn.

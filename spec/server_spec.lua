@@ -3,7 +3,8 @@
 local smpp = require "smpp"
 local loop = require "smpp.loop"
 local posix = require "smpp.transport.posix"
-local u32 = require("support").u32
+local support = require "support"
+local u32 = support.u32
 
 -- A raw client: send tables, receive decoded PDUs.
 local function raw(port)
@@ -240,5 +241,110 @@ describe("smpp.server idle timeout", function()
             assert.is_nil(p)
             assert.are.equal("closed", err)
         end)
+    end)
+end)
+
+describe("smpp.server faults", function()
+    it("answers every submit with the status asked for", function()
+        with_sim({ faults = { submit_status = 0x45 } }, function(port)
+            local c = raw(port)
+            c.bind()
+            c.send{ command = "submit_sm", destination_addr = "1" }
+            assert.are.equal(0x45, c.expect("submit_sm_resp").command_status)
+        end)
+    end)
+    it("withholds responses, so the client sees its timeout", function()
+        with_sim({ faults = { withhold = true } }, function(port)
+            local c = raw(port)
+            c.bind()
+            c.send{ command = "submit_sm", destination_addr = "1" }
+            local p, err = c.expect("submit_sm_resp", 0.5)
+            assert.is_nil(p)
+            assert.are.equal("timeout", err)
+        end)
+    end)
+    it("drops the link after N PDUs", function()
+        with_sim({ faults = { drop_after = 3 }, throttle = 0 }, function(port)
+            local c = raw(port)
+            c.bind()
+            c.send{ command = "submit_sm", destination_addr = "1" }
+            c.expect("submit_sm_resp")
+            c.send{ command = "submit_sm", destination_addr = "1" }
+            c.send{ command = "submit_sm", destination_addr = "1" }
+            local seen, err = 0, nil
+            repeat
+                local p
+                p, err = c.recv(1)
+                if p then seen = seen + 1 end
+            until not p
+            assert.are.equal("closed", err)
+            assert.is_true(seen <= 2)
+        end)
+    end)
+end)
+
+describe("smpp.server over TLS", function()
+    it("binds and submits on the TLS port with the certificate verified", function()
+        local dir = support.certificates()
+        local sim = smpp.server{ port = 0, tls_port = 0, accounts = { acct = "secret" },
+            tls = { cert = dir .. "/server.pem", key = dir .. "/server.key" } }
+        local _, tls_port = assert(sim:start())
+        local got
+        loop.spawn(function()
+            local stream = assert(posix.connect("localhost", tls_port, { tls = { ca = dir .. "/ca.pem" } }))
+            local link = posix.link(stream, require("smpp.core").session{ role = "esme" })
+            link.session:send({ command = "bind_transceiver", system_id = "acct", password = "secret" }, loop.now())
+            for _ = 1, 20 do
+                for _, ev in ipairs(link:step(loop.now() + 1000)) do
+                    if ev.type == "response" then got = ev.pdu end
+                end
+                if got then break end
+            end
+            link:close()
+            sim:stop()
+        end)
+        loop.run()
+        assert.are.same({ "bind_transceiver_resp", 0 }, { got.command, got.command_status })
+    end)
+end)
+
+describe("bin/smpp-sim", function()
+    it("prints --help, listens, and on SIGTERM prints its counts and exits 0", function()
+        local env = ("LUA_PATH=%q LUA_CPATH=%q "):format(package.path, package.cpath)
+        local lua = jit and "luajit" or "lua5.4"
+        local help = io.popen(env .. lua .. " bin/smpp-sim --help")
+        assert.matches("%-%-throttle N", help:read("*a"))
+        help:close()
+        local out = os.tmpname()
+        local pid = io.popen(("%s sh -c 'echo $$; exec %s bin/smpp-sim --port 0 --account 123-456:pw > %s'")
+            :format(env, lua, out)):read("*l")
+        local port
+        for _ = 1, 50 do
+            local f = io.open(out)
+            local line = f and f:read("*l")
+            if f then f:close() end
+            port = line and tonumber(line:match(":(%d+)"))
+            if port then break end
+            loop.sleep(0.1)
+        end
+        assert.is_number(port)
+        loop.spawn(function()
+            local c = raw(port)
+            assert.are.equal(0, c.bind("bind_transmitter", "123456", "pw").command_status) -- dashes stripped
+            c.close()
+        end)
+        loop.run()
+        local killed = os.execute("kill -TERM " .. pid)
+        assert.is_true(killed == true or killed == 0)
+        local text
+        for _ = 1, 50 do
+            local f = io.open(out)
+            text = f:read("*a")
+            f:close()
+            if text:find("binds=") then break end
+            loop.sleep(0.1)
+        end
+        os.remove(out)
+        assert.matches("connections=1 binds=1", text)
     end)
 end)

@@ -84,7 +84,7 @@ lint:
 	        --suppress=missingIncludeSystem -I csrc $(SRCS); fi
 	@if command -v clang-tidy >/dev/null; then \
 	    clang-tidy --quiet $(SRCS) -- $(CPPFLAGS) -std=c99 -I$(LUA_INC) 2>/dev/null; fi
-	@if command -v luacheck >/dev/null; then luacheck --quiet lua spec bench; fi
+	@if command -v luacheck >/dev/null; then luacheck --quiet lua spec bench bin; fi
 
 install: all
 	install -d $(DESTDIR)$(INSTALL_LMOD)/smpp $(DESTDIR)$(INSTALL_CMOD)/smpp

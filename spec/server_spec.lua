@@ -271,7 +271,7 @@ describe("smpp.server faults", function()
             c.expect("submit_sm_resp")
             c.send{ command = "submit_sm", destination_addr = "1" }
             c.send{ command = "submit_sm", destination_addr = "1" }
-            local seen, err = 0, nil
+            local seen, err = 0
             repeat
                 local p
                 p, err = c.recv(1)

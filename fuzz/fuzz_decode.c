@@ -39,16 +39,7 @@ static void hexdump(const char *what, const uint8_t *p, size_t n)
     fputc('\n', stderr);
 }
 
-#define CHECK(cond, ...)                                                                      \
-    do {                                                                                      \
-        if (!(cond)) {                                                                        \
-            fprintf(stderr, "\nfuzz_decode: property failed at %s:%d: %s\n  ", __FILE__,      \
-                    __LINE__, #cond);                                                         \
-            fprintf(stderr, __VA_ARGS__);                                                     \
-            fputc('\n', stderr);                                                              \
-            abort();                                                                          \
-        }                                                                                     \
-    } while (0)
+#include "check.h"
 
 static uint32_t get32(const uint8_t *p)
 {

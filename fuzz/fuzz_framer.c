@@ -24,16 +24,7 @@
 #include "smpp_frame.h"
 #include "smpp_pdu.h"
 
-#define CHECK(cond, ...)                                                                      \
-    do {                                                                                      \
-        if (!(cond)) {                                                                        \
-            fprintf(stderr, "\nfuzz_framer: property failed at %s:%d: %s\n  ", __FILE__,      \
-                    __LINE__, #cond);                                                         \
-            fprintf(stderr, __VA_ARGS__);                                                     \
-            fputc('\n', stderr);                                                              \
-            abort();                                                                          \
-        }                                                                                     \
-    } while (0)
+#include "check.h"
 
 static smpp_pdu pdu;
 

@@ -29,16 +29,7 @@
 #include "smpp_gsm.h"
 #include "smpp_pdu.h"
 
-#define CHECK(cond, ...)                                                                      \
-    do {                                                                                      \
-        if (!(cond)) {                                                                        \
-            fprintf(stderr, "\nfuzz_gsm: property failed at %s:%d: %s\n  ", __FILE__,         \
-                    __LINE__, #cond);                                                         \
-            fprintf(stderr, __VA_ARGS__);                                                     \
-            fputc('\n', stderr);                                                              \
-            abort();                                                                          \
-        }                                                                                     \
-    } while (0)
+#include "check.h"
 
 static const uint8_t PRE[3] = {0xAA, 0xBB, 0xCC};
 static smpp_buf a, b, c;

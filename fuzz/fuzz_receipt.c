@@ -25,16 +25,7 @@
 
 #include "smpp_receipt.h"
 
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "\nfuzz_receipt: property failed at %s:%d: %s\n  ", __FILE__,          \
-                    __LINE__, #cond);                                                              \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 #define REF_MAX 15 /* significant characters the 64-bit reference takes */
 

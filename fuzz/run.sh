@@ -20,7 +20,7 @@ cd "$root" || exit 2
 fz=fuzz
 bld=$fz/build
 CC=${CC:-clang}
-CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=c99 -D_POSIX_C_SOURCE=200809L -Icsrc"
+CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=c99 -D_POSIX_C_SOURCE=200809L -Icsrc -Ifuzz"
 CORE="csrc/smpp_buf.c csrc/smpp_defs.c csrc/smpp_pdu.c csrc/smpp_frame.c csrc/smpp_receipt.c \
       csrc/smpp_gsm.c csrc/smpp_text.c csrc/smpp_session.c csrc/smpp_throttle.c"
 TARGETS="fuzz_decode fuzz_framer fuzz_receipt fuzz_gsm fuzz_udh fuzz_session"

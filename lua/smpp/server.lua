@@ -106,6 +106,17 @@ local function flush_queue(self, link)
     end
 end
 
+-- The first n characters (not octets) of UTF-8 text.
+local function first_chars(s, n)
+    local out, k = {}, 0
+    for ch in s:gmatch("[%z\1-\127\194-\244][\128-\191]*") do
+        k = k + 1
+        if k > n then break end
+        out[k] = ch
+    end
+    return table.concat(out)
+end
+
 -- The receipt of a message, 3.4 appendix B text plus the TLVs.
 local function receipt_pdu(self, msg)
     local stat = self.receipt_stat
@@ -113,7 +124,9 @@ local function receipt_pdu(self, msg)
     local now = os.time()
     local body = format("id:%s sub:001 dlvrd:%s submit date:%s done date:%s stat:%s err:%s text:%s",
         msg.id, stat == "DELIVRD" and "001" or "000", receipt_date(msg.submitted), receipt_date(now), stat,
-        stat == "DELIVRD" and "000" or "001", sub(msg.preview, 1, 20))
+        stat == "DELIVRD" and "000" or "001", first_chars(msg.preview, 20))
+    -- data_coding 0, the account charset: GSM here, with look-alikes for the rest
+    body = text.encode(body, "gsm7", { substitute = true }) or body
     return { command = "deliver_sm", source_addr = msg.destination, destination_addr = msg.source,
         source_addr_ton = msg.dest_ton, source_addr_npi = msg.dest_npi,
         dest_addr_ton = msg.source_ton, dest_addr_npi = msg.source_npi,

@@ -35,7 +35,8 @@
 //     responses to nothing, other requests) and socket errors.
 //
 // A step that gets no answer in time (timeout_ms, default 5000; bulk:
-// 120000) prints {"op":"error",..} and the script exits 1.
+// 120000), or no connection in 5 s, prints {"op":"error",..} and the script
+// exits 1.
 'use strict';
 const smpp = require('smpp');
 
@@ -215,5 +216,9 @@ function next() {
 	run[step.op](step, next);
 }
 
-session.on('connect', next);
+const connectTimer = setTimeout(() => fail({ op: 'connect' }, 'not connected in 5 s'), 5000);
+session.on('connect', () => {
+	clearTimeout(connectTimer);
+	next();
+});
 session.once('error', (e) => { if (at === 0) fail({ op: 'connect' }, String(e.message || e)); });

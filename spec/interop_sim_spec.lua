@@ -1,0 +1,504 @@
+-- Interop of the simulator (bin/smpp-sim, lua/smpp/server.lua) with the client
+-- of node-smpp (npm "smpp" 0.5.1, spec/interop/): node-smpp's smpp.connect
+-- session, run by spec/interop/esme.js, as the ESME, bin/smpp-sim as the SMSC,
+-- over TCP on 127.0.0.1.
+--
+-- Each test starts its own bin/smpp-sim (--port 0, the port read from its
+-- "listening on" line), with the interpreter and the package.path /
+-- package.cpath this spec runs with, runs esme.js scenarios against it (one
+-- connection each, JSON lines out), stops it with SIGTERM and checks that it
+-- exits 0 with counts that agree with what node-smpp saw. Every esme.js run
+-- must also end cleanly: no PDU of the simulator that node-smpp did not ask
+-- for, no deliver_sm left unclaimed, the connection not closed by the
+-- simulator.
+--
+--  a. binds refused: wrong password 0x0E (ESME_RINVPASWD), unknown system_id
+--     0x0F (ESME_RINVSYSID); the same connection binds once the password is
+--     right;
+--  b. submit_sm: a message_id without a receipt; with registered_delivery 1 a
+--     deliver_sm receipt (esm_class 0x04, 3.4 appendix B text,
+--     receipted_message_id and message_state TLVs), answered by node-smpp;
+--  c. --mo-echo: a submit whose text starts with the prefix comes back as an
+--     MO deliver_sm with the rest of the text (GSM and UCS-2);
+--  d. bulk: 50 000 submit_sm, 100 outstanding at most, --throttle 0: 50 000
+--     responses, all status 0, 50 000 distinct message_ids, in under 60 s
+--     (the time and rate are printed on stderr);
+--  e. a submit_sm before bind, and one on a bind_receiver, get 0x04
+--     (ESME_RINVBNDSTS) (node-smpp sends either without complaint);
+--  f. the default throttle (10 a second, one token in the bucket): a burst of
+--     submits gets 0x58 (ESME_RTHROTTLED) beyond the rate.
+
+local format, concat = string.format, table.concat
+
+-- ---- spec/interop and the node process (as in interop_codec_spec.lua) -----
+
+local here = debug.getinfo(1, "S").source:match("^@(.*)[/\\]") or "."
+local INTEROP = here .. "/interop"
+local SIM = here .. "/../bin/smpp-sim"
+local INSTALL = "run `npm install --prefix spec/interop` (needs npm and the npm registry)"
+
+local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
+local function exists(path)
+    local f = io.open(path)
+    if f then f:close() end
+    return f ~= nil
+end
+
+local function succeeded(ok, _, code) -- os.execute in Lua 5.1 and 5.2+
+    if type(ok) == "number" then return ok == 0 end
+    return ok == true and (code == nil or code == 0)
+end
+
+local ready, missing -- node-smpp found / why not (asked once)
+local function need_node()
+    if ready then return end
+    if not missing and not succeeded(os.execute("node --version >/dev/null 2>&1")) then
+        missing = "interop: `node` is not on PATH; install Node.js, then " .. INSTALL
+    end
+    if not missing and not exists(INTEROP .. "/node_modules/smpp/package.json") then
+        -- One attempt to install the pinned node-smpp (spec/interop/package.json).
+        os.execute("npm install --prefix " .. q(INTEROP) ..
+            " --no-audit --no-fund --loglevel=error >/dev/null 2>&1")
+        if not exists(INTEROP .. "/node_modules/smpp/package.json") then
+            missing = "interop: node-smpp is not installed in spec/interop/node_modules; " .. INSTALL
+        end
+    end
+    if missing then error(missing, 0) end
+    ready = true
+end
+
+local function slurp(path)
+    local f = io.open(path, "rb")
+    if not f then return "" end
+    local s = f:read("*a")
+    f:close()
+    return s
+end
+
+-- A JSON reader for esme.js's lines (objects, arrays, strings, numbers).
+local function json_decode(s)
+    local pos = 1
+    local function fail(what) error(format("interop: bad JSON from esme.js (%s at %d): %s", what, pos, s), 0) end
+    local function skip() pos = s:find("[^ \t\r\n]", pos) or #s + 1 end
+    local value
+    local escapes = { b = "\b", f = "\f", n = "\n", r = "\r", t = "\t" }
+    local function str()
+        local out = {}
+        pos = pos + 1
+        while true do
+            local j = s:find('["\\]', pos)
+            if not j then fail("unterminated string") end
+            out[#out + 1] = s:sub(pos, j - 1)
+            if s:sub(j, j) == '"' then
+                pos = j + 1
+                return concat(out)
+            end
+            local e = s:sub(j + 1, j + 1)
+            if e == "u" then
+                local cp = tonumber(s:sub(j + 2, j + 5), 16) or fail("bad \\u escape")
+                out[#out + 1] = cp < 128 and string.char(cp) or "?"
+                pos = j + 6
+            else
+                out[#out + 1] = escapes[e] or e
+                pos = j + 2
+            end
+        end
+    end
+    local function list(close, item)
+        pos = pos + 1
+        skip()
+        if s:sub(pos, pos) == close then pos = pos + 1; return end
+        while true do
+            item()
+            skip()
+            local c = s:sub(pos, pos)
+            pos = pos + 1
+            if c == close then return end
+            if c ~= "," then fail("expected , or " .. close) end
+        end
+    end
+    function value()
+        skip()
+        local c = s:sub(pos, pos)
+        if c == "{" then
+            local t = {}
+            list("}", function()
+                skip()
+                if s:sub(pos, pos) ~= '"' then fail("expected a key") end
+                local k = str()
+                skip()
+                if s:sub(pos, pos) ~= ":" then fail("expected :") end
+                pos = pos + 1
+                t[k] = value()
+            end)
+            return t
+        elseif c == "[" then
+            local t = {}
+            list("]", function() t[#t + 1] = value() end)
+            return t
+        elseif c == '"' then
+            return str()
+        end
+        for _, lit in ipairs({ "true", "false", "null" }) do
+            if s:sub(pos, pos + #lit - 1) == lit then
+                pos = pos + #lit
+                if lit == "null" then return nil end
+                return lit == "true"
+            end
+        end
+        local num = s:match("^-?%d+%.?%d*[eE]?[-+]?%d*", pos)
+        if not num then fail("unexpected character") end
+        pos = pos + #num
+        return tonumber(num)
+    end
+    local v = value()
+    skip()
+    if pos <= #s then fail("trailing characters") end
+    return v
+end
+
+-- JSON for esme.js's steps: arrays of objects of strings and integers, keys
+-- sorted; strings go as their UTF-8.
+local function json_encode(v)
+    local t = type(v)
+    if t == "string" then
+        return '"' .. v:gsub('[%c"\\]', function(c) return format("\\u%04x", c:byte()) end) .. '"'
+    elseif t == "number" then
+        return format("%d", v)
+    elseif t == "boolean" then
+        return tostring(v)
+    end
+    local parts = {}
+    if v[1] ~= nil then
+        for i, e in ipairs(v) do parts[i] = json_encode(e) end
+        return "[" .. concat(parts, ",") .. "]"
+    end
+    local keys = {}
+    for k in pairs(v) do keys[#keys + 1] = k end
+    table.sort(keys)
+    for i, k in ipairs(keys) do parts[i] = json_encode(k) .. ":" .. json_encode(v[k]) end
+    return "{" .. concat(parts, ",") .. "}"
+end
+
+-- ---- bin/smpp-sim as a subprocess ------------------------------------------
+
+-- The interpreter running this spec (its smpp.core is built for it).
+local interpreter
+local function lua_interpreter()
+    if interpreter then return interpreter end
+    local p = io.popen("readlink /proc/$PPID/exe 2>/dev/null") -- $PPID: this process
+    local exe = p and p:read("*l")
+    if p then p:close() end
+    if exe and exe:match("lua") and exists(exe) then
+        interpreter = exe
+    else
+        interpreter = rawget(_G, "jit") and "luajit" or "lua" .. _VERSION:match("%d+%.%d+")
+    end
+    return interpreter
+end
+
+-- Starts bin/smpp-sim with the options given (a shell word list) on a free
+-- port; returns { port, pid, ... } once it listens.
+local function start_sim(options)
+    need_node()
+    local errfile = os.tmpname()
+    local env = {}
+    -- the module paths of this process; LUA_PATH_5_x wins over LUA_PATH in 5.2+
+    local ver = _VERSION:match("%d+%.%d+"):gsub("%.", "_")
+    for _, suffix in ipairs({ "", "_" .. ver }) do
+        env[#env + 1] = format("LUA_PATH%s=%s LUA_CPATH%s=%s; export LUA_PATH%s LUA_CPATH%s;",
+            suffix, q(package.path), suffix, q(package.cpath), suffix, suffix)
+    end
+    -- The shell prints the simulator's pid, waits for it, then prints its exit
+    -- status: the same on every Lua, whatever io.popen's close returns.
+    local cmd = format("%s %s %s --port 0 %s 2>%s </dev/null & echo \"pid $!\"; wait $!; echo \"exit $?\"",
+        concat(env, " "), q(lua_interpreter()), q(SIM), options or "", q(errfile))
+    local p = assert(io.popen(cmd, "r"))
+    local sim = { handle = p, errfile = errfile, options = options, lines = {} }
+    sim.pid = tonumber((p:read("*l") or ""):match("^pid (%d+)$"))
+    while true do
+        local line = p:read("*l")
+        if not line or line:match("^exit %d+$") then
+            p:close()
+            local err = slurp(errfile)
+            os.remove(errfile)
+            error(format("interop: bin/smpp-sim %s did not start (%s); stderr: %s", options or "",
+                tostring(line), err), 0)
+        end
+        sim.lines[#sim.lines + 1] = line
+        local port = line:match("^smpp%-sim: listening on 127%.0%.0%.1:(%d+)")
+        if port then
+            sim.port = tonumber(port)
+            break
+        end
+    end
+    assert(sim.pid, "interop: no pid for bin/smpp-sim")
+    return sim
+end
+
+-- SIGTERM, then the exit status and the counts of its last line
+-- ("smpp-sim: connections=N binds=N ...").
+local function stop_sim(sim)
+    if sim.stopped then return sim.status, sim.counts end
+    sim.stopped = true
+    os.execute("kill -TERM " .. sim.pid .. " 2>/dev/null")
+    local status, counts = nil, nil
+    for line in sim.handle:lines() do
+        sim.lines[#sim.lines + 1] = line
+        local code = line:match("^exit (%d+)$")
+        if code then status = tonumber(code) end
+        if line:match("^smpp%-sim: connections=") then
+            counts = {}
+            for k, v in line:gmatch("(%w[%w_]*)=(%d+)") do counts[k] = tonumber(v) end
+        end
+    end
+    sim.handle:close()
+    sim.stderr = slurp(sim.errfile)
+    os.remove(sim.errfile)
+    sim.status, sim.counts = status, counts
+    return status, counts
+end
+
+-- Starts a simulator for the test, stopped at its end whatever happens.
+local function simulator(options)
+    local sim = start_sim(options)
+    finally(function() stop_sim(sim) end)
+    return sim
+end
+
+-- Stops sim and checks it ended well, with the counts given.
+local function assert_stopped(sim, expected)
+    local status, counts = stop_sim(sim)
+    assert.are.equal(0, status, "smpp-sim exit status; stderr: " .. sim.stderr)
+    assert.is_table(counts, "no counts line from smpp-sim: " .. concat(sim.lines, "\n"))
+    for k, v in pairs(expected) do
+        assert.are.equal(v, counts[k], "smpp-sim count " .. k .. ": " .. concat(sim.lines, "\n"))
+    end
+    return counts
+end
+
+-- Runs esme.js with these steps against sim; returns its lines (decoded), one
+-- a step, after checking that it ended cleanly (see the top of the file).
+local function esme(sim, steps)
+    need_node()
+    local errfile = os.tmpname()
+    local p = assert(io.popen(format("node %s %d %s 2>%s; echo \"exit $?\"",
+        q(INTEROP .. "/esme.js"), sim.port, q(json_encode(steps)), q(errfile))))
+    local out = p:read("*a")
+    p:close()
+    local stderr = slurp(errfile)
+    os.remove(errfile)
+    local lines, status = {}, nil
+    for line in out:gmatch("[^\n]+") do
+        local code = line:match("^exit (%d+)$")
+        if code then
+            status = tonumber(code)
+        else
+            lines[#lines + 1] = json_decode(line)
+        end
+    end
+    local last = lines[#lines]
+    if status ~= 0 or not last or last.op ~= "end" then
+        error(format("interop: esme.js failed (exit %s); stdout:\n%s\nstderr: %s\nsmpp-sim's stderr: %s",
+            tostring(status), out, stderr, slurp(sim.errfile)), 0)
+    end
+    assert.are.equal(#steps + 1, #lines, "one line a step: " .. out)
+    for i, step in ipairs(steps) do
+        assert.are.equal(step.op, lines[i].op, "line " .. i .. ": " .. out)
+    end
+    assert.are.same({}, last.unexpected, "PDUs node-smpp did not ask for: " .. out)
+    assert.are.equal(0, last.unclaimed_delivers, "deliver_sm left: " .. out)
+    assert.is_false(last.closed_by_peer, "smpp-sim closed the connection: " .. out)
+    lines[#lines] = nil
+    return lines
+end
+
+local ESME_ROK, ESME_RINVBNDSTS, ESME_RINVPASWD, ESME_RINVSYSID, ESME_RTHROTTLED = 0, 0x04, 0x0E, 0x0F, 0x58
+
+local function bind(command, system_id, password)
+    return { op = "bind", command = command, system_id = system_id, password = password }
+end
+
+local function submit(from, to, message, extra)
+    local s = { op = "submit", source_addr_ton = 1, source_addr_npi = 1, source_addr = from,
+        dest_addr_ton = 1, dest_addr_npi = 1, destination_addr = to, short_message = message }
+    for k, v in pairs(extra or {}) do s[k] = v end
+    return s
+end
+
+-- ---- the tests -------------------------------------------------------------
+
+describe("interop: node-smpp's client against bin/smpp-sim", function()
+    it("finds node, node-smpp and esme.js, and starts and stops the simulator", function()
+        need_node()
+        assert.is_true(exists(INTEROP .. "/esme.js"), "spec/interop/esme.js is missing")
+        local sim = simulator()
+        assert.is_true(sim.port > 0)
+        assert_stopped(sim, { connections = 0, binds = 0, submits = 0 })
+    end)
+
+    it("a: refuses a wrong password (0x0E) and an unknown system_id (0x0F)", function()
+        local sim = simulator("--account acct:secret")
+        local r = esme(sim, {
+            bind("bind_transceiver", "acct", "wrong"),
+            bind("bind_transmitter", "acct", ""),
+            bind("bind_receiver", "nobody", "secret"),
+            bind("bind_transceiver", "acct", "secret"), -- the same connection, now right
+            { op = "unbind" },
+        })
+        assert.are.same({ op = "bind", command = "bind_transceiver_resp", command_status = ESME_RINVPASWD }, r[1])
+        assert.are.same({ op = "bind", command = "bind_transmitter_resp", command_status = ESME_RINVPASWD }, r[2])
+        assert.are.same({ op = "bind", command = "bind_receiver_resp", command_status = ESME_RINVSYSID }, r[3])
+        assert.are.same({ op = "bind", command = "bind_transceiver_resp", command_status = ESME_ROK,
+            system_id = "smpp-sim", sc_interface_version = 0x34 }, r[4])
+        assert.are.same({ op = "unbind", command = "unbind_resp", command_status = ESME_ROK }, r[5])
+
+        r = esme(sim, { bind("bind_transceiver", "test", "test") }) -- test:test is not there with --account
+        assert.are.equal(ESME_RINVSYSID, r[1].command_status)
+        assert_stopped(sim, { connections = 2, binds = 1, refused_binds = 4, submits = 0 })
+    end)
+
+    it("b: gives a message_id, and a delivery receipt for registered_delivery 1", function()
+        local sim = simulator() -- test:test, throttle 10 a second: the waits keep under it
+        local r = esme(sim, {
+            bind("bind_transceiver", "test", "test"),
+            submit("447700900123", "447700900456", "no receipt"),
+            { op = "wait", ms = 300 },
+            submit("447700900123", "447700900456", "receipt please", { registered_delivery = 1 }),
+            { op = "deliver" },
+            { op = "wait", ms = 300 },
+            { op = "unbind" },
+        })
+        assert.are.equal(ESME_ROK, r[1].command_status)
+        local plain, receipted = r[2], r[4]
+        assert.are.equal("submit_sm_resp", plain.command)
+        assert.are.equal(ESME_ROK, plain.command_status)
+        assert.is_string(plain.message_id)
+        assert.is_true(#plain.message_id > 0 and #plain.message_id <= 64)
+        assert.are.same({ op = "wait", delivers = 0 }, r[3]) -- no receipt unasked
+        assert.are.equal(ESME_ROK, receipted.command_status)
+        assert.is_true(#receipted.message_id > 0)
+        assert.are_not.equal(plain.message_id, receipted.message_id)
+
+        local d = r[5]
+        assert.are.equal(0x04, d.esm_class)
+        assert.are.equal(0, d.data_coding)
+        assert.are.equal(receipted.message_id, d.receipted_message_id)
+        assert.are.equal(2, d.message_state) -- DELIVERED
+        assert.are.equal("447700900456", d.source_addr) -- from the recipient
+        assert.are.equal("447700900123", d.destination_addr)
+        assert.is_true(d.answered) -- node-smpp wrote the deliver_sm_resp
+        -- 3.4 appendix B
+        local id, sub, dlvrd, submitted, done, stat, err, txt = d.short_message:match("^id:(%S+) sub:(%d%d%d)"
+            .. " dlvrd:(%d%d%d) submit date:(%d+) done date:(%d+) stat:(%u+) err:(%d%d%d) text:(.*)$")
+        assert.is_not_nil(id, "receipt text: " .. tostring(d.short_message))
+        assert.are.equal(receipted.message_id, id)
+        assert.are.equal("001", sub)
+        assert.are.equal("001", dlvrd)
+        assert.are.equal(10, #submitted) -- YYMMDDhhmm
+        assert.are.equal(10, #done)
+        assert.is_true(done >= submitted)
+        assert.are.equal("DELIVRD", stat)
+        assert.are.equal("000", err)
+        assert.are.equal("receipt please", txt)
+        assert.are.same({ op = "wait", delivers = 0 }, r[6]) -- one receipt, not more
+        assert.are.equal(ESME_ROK, r[7].command_status)
+        assert_stopped(sim, { connections = 1, binds = 1, submits = 2, throttled = 0, receipts = 1, mos = 0 })
+    end)
+
+    it("c: echoes a submit that starts with the --mo-echo prefix as an MO deliver_sm", function()
+        local sim = simulator("--mo-echo 'ECHO ' --throttle 0")
+        local r = esme(sim, {
+            bind("bind_transceiver", "test", "test"),
+            submit("447700900123", "12345", "ECHO hello"),
+            { op = "deliver" },
+            submit("447700900123", "12345", "hello, no echo"),
+            { op = "wait", ms = 300 },
+            submit("447700900123", "12345", "ECHO Привет"), -- node-smpp sends it as UCS-2
+            { op = "deliver" },
+            { op = "unbind" },
+        })
+        assert.are.equal(ESME_ROK, r[1].command_status)
+        assert.are.equal(ESME_ROK, r[2].command_status)
+        assert.is_true(#r[2].message_id > 0)
+        local mo = r[3]
+        assert.are.equal("hello", mo.short_message)
+        assert.are.equal(0, mo.esm_class) -- an MO, not a receipt
+        assert.are.equal(0, mo.data_coding)
+        assert.are.equal("12345", mo.source_addr)
+        assert.are.equal("447700900123", mo.destination_addr)
+        assert.is_nil(mo.receipted_message_id)
+        assert.is_nil(mo.message_state)
+        assert.is_true(mo.answered)
+        assert.are.equal(ESME_ROK, r[4].command_status)
+        assert.are.same({ op = "wait", delivers = 0 }, r[5])
+        assert.are.equal(ESME_ROK, r[6].command_status)
+        assert.are.equal("Привет", r[7].short_message)
+        assert.are.equal(8, r[7].data_coding)
+        assert.is_true(r[7].answered)
+        assert.are.equal(ESME_ROK, r[8].command_status)
+        assert_stopped(sim, { connections = 1, binds = 1, submits = 3, receipts = 0, mos = 2 })
+    end)
+
+    it("d: answers 50 000 submit_sm, 100 outstanding, each with its own message_id", function()
+        local count, window = 50000, 100
+        local sim = simulator("--throttle 0")
+        local r = esme(sim, {
+            bind("bind_transceiver", "test", "test"),
+            { op = "bulk", count = count, window = window, timeout_ms = 90000,
+                source_addr_ton = 1, source_addr_npi = 1, source_addr = "447700900123",
+                dest_addr_ton = 1, dest_addr_npi = 1, destination_addr = "447700900456",
+                short_message = "bulk message" },
+            { op = "unbind" },
+        })
+        assert.are.equal(ESME_ROK, r[1].command_status)
+        local b = r[2]
+        io.stderr:write(format("\ninterop_sim_spec: %d submit_sm (window %d) from node-smpp answered by "
+            .. "smpp-sim in %d ms: %d a second\n", b.responses, window, b.elapsed_ms, b.rate))
+        assert.are.equal(count, b.sent)
+        assert.are.equal(count, b.responses)
+        assert.are.same({ ["0"] = count }, b.statuses)
+        assert.are.equal(count, b.distinct_ids)
+        assert.are.equal(window, b.max_outstanding)
+        assert.is_true(b.elapsed_ms < 60000, format("%d submits took %d ms (%d/s)", count, b.elapsed_ms, b.rate))
+        assert.are.equal(ESME_ROK, r[3].command_status)
+        assert_stopped(sim, { connections = 1, binds = 1, submits = count, throttled = 0, receipts = 0 })
+    end)
+
+    it("e: answers a submit_sm before bind, and one on a bind_receiver, with 0x04", function()
+        local sim = simulator("--throttle 0")
+        local r = esme(sim, {
+            submit("447700900123", "447700900456", "too early"),
+            bind("bind_receiver", "test", "test"),
+            submit("447700900123", "447700900456", "a receiver does not submit"),
+            { op = "unbind" },
+        })
+        assert.are.same({ op = "submit", command = "submit_sm_resp", command_status = ESME_RINVBNDSTS }, r[1])
+        assert.are.equal(ESME_ROK, r[2].command_status)
+        assert.are.same({ op = "submit", command = "submit_sm_resp", command_status = ESME_RINVBNDSTS }, r[3])
+        assert.are.equal(ESME_ROK, r[4].command_status)
+        assert_stopped(sim, { connections = 1, binds = 1, submits = 0, receipts = 0 })
+    end)
+
+    it("f: throttles a burst beyond the default 10 submits a second with 0x58", function()
+        local sim = simulator()
+        local n = 20
+        local r = esme(sim, {
+            bind("bind_transmitter", "test", "test"),
+            { op = "bulk", count = n, window = n, source_addr = "447700900123", destination_addr = "447700900456",
+                short_message = "burst" },
+            { op = "unbind" },
+        })
+        local b = r[2]
+        assert.are.equal(n, b.responses)
+        local ok, throttled = b.statuses["0"] or 0, b.statuses[tostring(ESME_RTHROTTLED)] or 0
+        assert.are.equal(n, ok + throttled, "statuses other than 0 and 0x58")
+        assert.is_true(ok >= 1, "the first submit has a token")
+        assert.is_true(throttled >= 1, "20 submits at once, at 10 a second")
+        -- at most the one token in the bucket plus 10 a second of the burst
+        assert.is_true(ok <= 2 + math.floor(b.elapsed_ms / 100), format("%d accepted in %d ms", ok, b.elapsed_ms))
+        assert.are.equal(ok, b.distinct_ids)
+        assert_stopped(sim, { connections = 1, binds = 1, submits = ok, throttled = throttled })
+    end)
+end)

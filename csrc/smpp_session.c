@@ -438,6 +438,11 @@ int smpp_session_send(smpp_session *s, smpp_pdu *pdu, int64_t now, uint64_t *id)
         if (s->cfg.throttle != NULL)
             smpp_throttle_take(s->cfg.throttle, now);
     }
+    if (cls == C_OUTBIND) { /* 3.4 section 4.1.7: outbind has no response */
+        *id = 0;
+        take_seq(s);
+        return SMPP_OK;
+    }
     *id = add_request(s, (unsigned)slot, seq, pdu->cmd->id, now);
     take_seq(s);
     if (cls == C_BIND) {

@@ -366,3 +366,72 @@ describe("smpp.server receipt text", function()
         end)
     end)
 end)
+
+describe("smpp.server more faults and outbind", function()
+    it("answers late with faults.delay", function()
+        with_sim({ faults = { delay = 0.4 }, throttle = 0 }, function(port)
+            local c = raw(port)
+            c.bind()
+            c.send{ command = "submit_sm", destination_addr = "1" }
+            assert.is_nil((c.expect("submit_sm_resp", 0.2)))
+            local r = assert(c.expect("submit_sm_resp", 1))
+            assert.are.equal(0, r.command_status)
+        end)
+    end)
+    it("answers with a generic_nack", function()
+        with_sim({ faults = { generic_nack = 0x08 } }, function(port)
+            local c = raw(port)
+            c.bind()
+            local seq = c.send{ command = "submit_sm", destination_addr = "1" }
+            local r = c.expect()
+            assert.are.same({ "generic_nack", seq, 0x08 }, { r.command, r.sequence_number, r.command_status })
+        end)
+    end)
+    it("sends a malformed PDU, which our framer reports as fatal", function()
+        with_sim({ faults = { malformed = true } }, function(port)
+            local c = raw(port)
+            c.bind()
+            c.send{ command = "submit_sm", destination_addr = "1" }
+            local ok, err = pcall(c.recv, 1)
+            assert.is_false(ok)
+            assert.matches("command_length 12 is under 16", err)
+        end)
+    end)
+    it("stalls in the middle of a PDU", function()
+        with_sim({ faults = { stall = true } }, function(port)
+            local c = raw(port)
+            c.bind()
+            c.send{ command = "submit_sm", destination_addr = "1" }
+            local p, err = c.recv(0.5)
+            assert.is_nil(p)
+            assert.are.equal("timeout", err)
+        end)
+    end)
+    it("outbinds to a listening ESME, which then binds on that connection", function()
+        local sim = smpp.server{ port = 0, accounts = { acct = "secret" } }
+        local esme_listener = assert(posix.listen("127.0.0.1", 0))
+        local got = {}
+        loop.spawn(function()
+            local sock = assert(posix.accept(esme_listener, loop.now() + 2000))
+            local link = posix.link(sock, require("smpp.core").session{ role = "esme" })
+            for _ = 1, 20 do
+                for _, ev in ipairs(link:step(loop.now() + 500)) do
+                    if ev.type == "request" and ev.pdu.command == "outbind" then
+                        got.outbind = ev.pdu.system_id
+                        link.session:send({ command = "bind_receiver", system_id = "acct", password = "secret" },
+                            loop.now())
+                    elseif ev.type == "response" then
+                        got.bind = ev.pdu.command_status
+                    end
+                end
+                if got.bind then break end
+            end
+            link:close()
+            sim:stop()
+        end)
+        assert(sim:outbind("127.0.0.1", esme_listener:port(), "acct", "secret"))
+        loop.run()
+        esme_listener:close()
+        assert.are.same({ outbind = "acct", bind = 0 }, got)
+    end)
+end)

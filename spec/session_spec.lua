@@ -118,6 +118,19 @@ describe("session states", function()
     end)
 end)
 
+describe("outbind", function()
+    it("is sent by the SMSC in the open state and waits for no response", function()
+        local esme, smsc = pair()
+        local id = smsc:send({ command = "outbind", system_id = "acct", password = "pw" }, 0)
+        assert.are.equal(0, id)
+        assert.are.equal(0, smsc:outstanding())
+        pump(smsc, esme, 0)
+        local ev = esme:events(0)[1]
+        assert.are.same({ "request", "outbind", "acct" }, { ev.type, ev.pdu.command, ev.pdu.system_id })
+        assert.are.same({}, smsc:events(60000))
+    end)
+end)
+
 describe("requests and responses", function()
     it("matches responses by sequence number, in any order", function()
         local esme, smsc = pair{ window = 5 }

@@ -32,7 +32,8 @@ end
 ---   max_binds = 2, throttle = 10 (per second per account, 0: none), idle_timeout = 30,
 ---   enquire_link = nil (seconds: the simulator pings too), receipts = true,
 ---   receipt_delay = 0 (seconds), receipt_stat = "DELIVRD", mo_echo = nil (prefix),
----   faults = { ... } }
+---   faults = { submit_status = status, withhold = true, delay = seconds,
+---     generic_nack = true | status, malformed = true, stall = true, drop_after = n } }
 function _M.new(opts)
     opts = opts or {}
     check(opts, "accounts", "table")
@@ -158,14 +159,34 @@ local function answer(link, p, status, fields)
     link.session:respond(resp, loop.now())
 end
 
-local function on_submit(self, link, p)
+-- Faults that replace the answer to a submit; true when one did.
+local function submit_fault(self, link, p)
     local f = self.faults
-    local st = account(self, link.account)
     if f.withhold then
-        return
+        return true
+    elseif f.generic_nack then
+        link.session:respond({ command = "generic_nack", sequence_number = p.sequence_number,
+            command_status = f.generic_nack == true and 0x08 or f.generic_nack }, loop.now())
+        return true
+    elseif f.submit_status then
+        answer(link, p, f.submit_status)
+        return true
+    elseif f.malformed or f.stall then
+        -- octets written past the engine: a command_length under 16, or half a PDU
+        link:flush(loop.now() + 1000)
+        local bytes = f.malformed and "\0\0\0\12\128\0\0\4\0\0\0\0"
+            or sub(require("smpp.pdu").encode{ command = "deliver_sm", sequence_number = 1,
+                destination_addr = "1", short_message = "stalled" }, 1, 20)
+        link.sock:write(bytes)
+        return true
     end
-    if f.submit_status then
-        return answer(link, p, f.submit_status)
+    return false
+end
+
+local function on_submit(self, link, p)
+    local st = account(self, link.account)
+    if submit_fault(self, link, p) then
+        return
     end
     if st.bucket and not st.bucket:take(loop.now()) then
         self.stats.throttled = self.stats.throttled + 1
@@ -173,10 +194,15 @@ local function on_submit(self, link, p)
     end
     self.stats.submits = self.stats.submits + 1
     local id = new_message_id(self)
-    if p.command == "submit_multi" then
-        answer(link, p, 0, { message_id = id, unsuccess_sme = {} })
+    local fields = p.command == "submit_multi" and { message_id = id, unsuccess_sme = {} } or { message_id = id }
+    if self.faults.delay then -- answer late, in a coroutine of its own
+        loop.spawn(function()
+            loop.sleep(self.faults.delay)
+            answer(link, p, 0, fields)
+            link:flush(loop.now() + 1000)
+        end)
     else
-        answer(link, p, 0, { message_id = id })
+        answer(link, p, 0, fields)
     end
     local msg = { id = id, state = 2, source = p.source_addr or "", destination = p.destination_addr or "",
         source_ton = p.source_addr_ton, source_npi = p.source_addr_npi, dest_ton = p.dest_addr_ton,
@@ -235,11 +261,14 @@ local function on_request(self, link, p)
     end
 end
 
--- One connection, until it closes.
-function Server:serve(stream)
+-- One connection, until it closes; first (for outbind) a request to send.
+function Server:serve(stream, first)
     local session = core.session{ role = "smsc", window = 100,
         enquire_link = self.enquire_link or 0 }
     local link = posix.link(stream, session)
+    if first then
+        session:send(first, loop.now())
+    end
     self.links[link] = true
     self.stats.connections = self.stats.connections + 1
     local idle_ms = floor(self.idle_timeout * 1000)
@@ -319,6 +348,21 @@ function Server:start()
     end
     loop.spawn(accept_loop, self, listener, nil)
     return self.port, self.tls_port
+end
+
+--- Outbind (3.4 section 4.1.7): connects to an ESME listening on host:port,
+--- sends outbind with system_id and password, and serves the connection
+--- (the ESME binds on it). Runs inside smpp.loop; returns true or nil, message.
+function Server:outbind(host, port, system_id, password)
+    local stream, err, code = posix.connect(host, port, { tls = self.outbind_tls })
+    if not stream then
+        return nil, err, code
+    end
+    self.running = true
+    loop.spawn(function()
+        self:serve(stream, { command = "outbind", system_id = system_id, password = password })
+    end)
+    return true
 end
 
 --- Stops accepting; open sessions end at their next turn.

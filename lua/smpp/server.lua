@@ -157,6 +157,9 @@ local function answer(link, p, status, fields)
     resp.sequence_number = p.sequence_number
     resp.command_status = status
     link.session:respond(resp, loop.now())
+    if link.log then
+        link.log("-> " .. require("smpp.pdu").tostring(resp))
+    end
 end
 
 -- Faults that replace the answer to a submit; true when one did.
@@ -261,11 +264,23 @@ local function on_request(self, link, p)
     end
 end
 
+-- A PDU's line for the log, with any password masked.
+local function loggable(p)
+    if not p.password or p.password == "" then
+        return tostring(p)
+    end
+    local copy = {}
+    for k, v in pairs(p) do copy[k] = v end
+    copy.password = "***"
+    return require("smpp.pdu").tostring(copy)
+end
+
 -- One connection, until it closes; first (for outbind) a request to send.
 function Server:serve(stream, first)
     local session = core.session{ role = "smsc", window = 100,
         enquire_link = self.enquire_link or 0 }
     local link = posix.link(stream, session)
+    link.log = self.log
     if first then
         session:send(first, loop.now())
     end
@@ -284,6 +299,9 @@ function Server:serve(stream, first)
         local closed
         for _, ev in ipairs(events) do
             seen = seen + 1
+            if self.log and ev.pdu then
+                self.log("<- " .. loggable(ev.pdu))
+            end
             if ev.type == "request" then
                 on_request(self, link, ev.pdu)
             elseif ev.type == "closed" then

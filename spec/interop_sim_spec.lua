@@ -28,45 +28,18 @@
 --  f. the default throttle (10 a second, one token in the bucket): a burst of
 --     submits gets 0x58 (ESME_RTHROTTLED) beyond the rate.
 
+local support = require "interop_support"
+
 local format, concat = string.format, table.concat
 
--- ---- spec/interop and the node process (as in interop_codec_spec.lua) -----
+-- ---- spec/interop and the node process (spec/interop_support.lua) ---------
 
-local here = debug.getinfo(1, "S").source:match("^@(.*)[/\\]") or "."
-local INTEROP = here .. "/interop"
-local SIM = here .. "/../bin/smpp-sim"
-local INSTALL = "run `npm install --prefix spec/interop` (needs npm and the npm registry)"
-
-local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
-
-local function exists(path)
-    local f = io.open(path)
-    if f then f:close() end
-    return f ~= nil
-end
-
-local function succeeded(ok, _, code) -- os.execute in Lua 5.1 and 5.2+
-    if type(ok) == "number" then return ok == 0 end
-    return ok == true and (code == nil or code == 0)
-end
-
-local ready, missing -- node-smpp found / why not (asked once)
-local function need_node()
-    if ready then return end
-    if not missing and not succeeded(os.execute("node --version >/dev/null 2>&1")) then
-        missing = "interop: `node` is not on PATH; install Node.js, then " .. INSTALL
-    end
-    if not missing and not exists(INTEROP .. "/node_modules/smpp/package.json") then
-        -- One attempt to install the pinned node-smpp (spec/interop/package.json).
-        os.execute("npm install --prefix " .. q(INTEROP) ..
-            " --no-audit --no-fund --loglevel=error >/dev/null 2>&1")
-        if not exists(INTEROP .. "/node_modules/smpp/package.json") then
-            missing = "interop: node-smpp is not installed in spec/interop/node_modules; " .. INSTALL
-        end
-    end
-    if missing then error(missing, 0) end
-    ready = true
-end
+local INTEROP = support.INTEROP
+local SIM = support.here .. "/../bin/smpp-sim"
+local q, exists, need_node = support.q, support.exists, support.need_node
+-- esme.js's steps: arrays of objects of strings and integers, keys sorted;
+-- strings go as their UTF-8.
+local json_encode = support.json_encode
 
 local function slurp(path)
     local f = io.open(path, "rb")
@@ -76,110 +49,9 @@ local function slurp(path)
     return s
 end
 
--- A JSON reader for esme.js's lines (objects, arrays, strings, numbers).
-local function json_decode(s)
-    local pos = 1
-    local function fail(what) error(format("interop: bad JSON from esme.js (%s at %d): %s", what, pos, s), 0) end
-    local function skip() pos = s:find("[^ \t\r\n]", pos) or #s + 1 end
-    local value
-    local escapes = { b = "\b", f = "\f", n = "\n", r = "\r", t = "\t" }
-    local function str()
-        local out = {}
-        pos = pos + 1
-        while true do
-            local j = s:find('["\\]', pos)
-            if not j then fail("unterminated string") end
-            out[#out + 1] = s:sub(pos, j - 1)
-            if s:sub(j, j) == '"' then
-                pos = j + 1
-                return concat(out)
-            end
-            local e = s:sub(j + 1, j + 1)
-            if e == "u" then
-                local cp = tonumber(s:sub(j + 2, j + 5), 16) or fail("bad \\u escape")
-                out[#out + 1] = cp < 128 and string.char(cp) or "?"
-                pos = j + 6
-            else
-                out[#out + 1] = escapes[e] or e
-                pos = j + 2
-            end
-        end
-    end
-    local function list(close, item)
-        pos = pos + 1
-        skip()
-        if s:sub(pos, pos) == close then pos = pos + 1; return end
-        while true do
-            item()
-            skip()
-            local c = s:sub(pos, pos)
-            pos = pos + 1
-            if c == close then return end
-            if c ~= "," then fail("expected , or " .. close) end
-        end
-    end
-    function value()
-        skip()
-        local c = s:sub(pos, pos)
-        if c == "{" then
-            local t = {}
-            list("}", function()
-                skip()
-                if s:sub(pos, pos) ~= '"' then fail("expected a key") end
-                local k = str()
-                skip()
-                if s:sub(pos, pos) ~= ":" then fail("expected :") end
-                pos = pos + 1
-                t[k] = value()
-            end)
-            return t
-        elseif c == "[" then
-            local t = {}
-            list("]", function() t[#t + 1] = value() end)
-            return t
-        elseif c == '"' then
-            return str()
-        end
-        for _, lit in ipairs({ "true", "false", "null" }) do
-            if s:sub(pos, pos + #lit - 1) == lit then
-                pos = pos + #lit
-                if lit == "null" then return nil end
-                return lit == "true"
-            end
-        end
-        local num = s:match("^-?%d+%.?%d*[eE]?[-+]?%d*", pos)
-        if not num then fail("unexpected character") end
-        pos = pos + #num
-        return tonumber(num)
-    end
-    local v = value()
-    skip()
-    if pos <= #s then fail("trailing characters") end
-    return v
-end
-
--- JSON for esme.js's steps: arrays of objects of strings and integers, keys
--- sorted; strings go as their UTF-8.
-local function json_encode(v)
-    local t = type(v)
-    if t == "string" then
-        return '"' .. v:gsub('[%c"\\]', function(c) return format("\\u%04x", c:byte()) end) .. '"'
-    elseif t == "number" then
-        return format("%d", v)
-    elseif t == "boolean" then
-        return tostring(v)
-    end
-    local parts = {}
-    if v[1] ~= nil then
-        for i, e in ipairs(v) do parts[i] = json_encode(e) end
-        return "[" .. concat(parts, ",") .. "]"
-    end
-    local keys = {}
-    for k in pairs(v) do keys[#keys + 1] = k end
-    table.sort(keys)
-    for i, k in ipairs(keys) do parts[i] = json_encode(k) .. ":" .. json_encode(v[k]) end
-    return "{" .. concat(parts, ",") .. "}"
-end
+-- esme.js's lines (objects, arrays, strings, numbers); a \u escape beyond
+-- ASCII reads as "?".
+local function json_decode(s) return support.json_decode(s, "esme.js", 128) end
 
 -- ---- bin/smpp-sim as a subprocess ------------------------------------------
 

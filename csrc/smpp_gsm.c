@@ -207,6 +207,20 @@ static uint32_t map_utf8(const uint8_t *s, size_t avail)
     return (cp < 0x100 ? latin1[cp] : map_high(cp)) | (uint32_t)len << 26;
 }
 
+/* The mapping of the character at s and its length in octets. ASCII, the
+ * hot path, steps by one: the next position does not wait for the lookup. */
+static uint32_t next_map(const uint8_t *s, size_t n, size_t *step)
+{
+    uint32_t m;
+    if (s[0] < 0x80) {
+        *step = 1;
+        return latin1[s[0]];
+    }
+    m = map_utf8(s, n);
+    *step = UTF8_LEN(m);
+    return m;
+}
+
 int smpp_gsm_from_utf8(const uint8_t *s, size_t n, int mode, smpp_buf *out, size_t *bad)
 {
     size_t i = 0, step;
@@ -222,15 +236,7 @@ int smpp_gsm_from_utf8(const uint8_t *s, size_t n, int mode, smpp_buf *out, size
         return SMPP_ENOMEM;
     p = out->data + out->len;
     while (i < n) {
-        /* ASCII, the hot path, steps by one: the next position does not
-         * wait for the table lookup. */
-        if (s[i] < 0x80) {
-            m = latin1[s[i]];
-            step = 1;
-        } else {
-            m = map_utf8(s + i, n - i);
-            step = UTF8_LEN(m);
-        }
+        m = next_map(s + i, n - i, &step);
         if (m == 0 || ((m & SUB) && mode != SMPP_GSM_SUBSTITUTE)) {
             if (bad != NULL)
                 *bad = i;
@@ -252,13 +258,7 @@ int smpp_gsm_count(const uint8_t *s, size_t n, int mode, size_t *septets, size_t
     uint32_t m;
 
     while (i < n) {
-        if (s[i] < 0x80) {
-            m = latin1[s[i]];
-            step = 1;
-        } else {
-            m = map_utf8(s + i, n - i);
-            step = UTF8_LEN(m);
-        }
+        m = next_map(s + i, n - i, &step);
         if (m == 0 || ((m & SUB) && mode != SMPP_GSM_SUBSTITUTE)) {
             if (bad != NULL)
                 *bad = i;

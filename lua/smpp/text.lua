@@ -135,7 +135,7 @@ end
 local function concat_kind_of(opts)
     local kind = opts.concat or "udh8"
     if kind ~= "udh8" and kind ~= "udh16" and kind ~= "sar" and kind ~= "payload" then
-        error(format("concat must be \"udh8\", \"udh16\", \"sar\" or \"payload\", got %s", tostring(kind)), 3)
+        error(format("concat must be \"udh8\", \"udh16\", \"sar\" or \"payload\", got %s", tostring(kind)), 4)
     end
     return kind
 end
@@ -145,10 +145,15 @@ end
 -- opts: encoding, charset, substitute, concat ("udh8" default, "udh16",
 -- "sar", "payload"), to (the destination, for reference numbers), ref.
 -- More than 255 parts is an error.
+-- What split and count start from: the concatenation kind and the encoded text.
+local function prepare(text, opts)
+    local kind = concat_kind_of(opts)
+    return kind, _M.encode(text, opts.encoding, opts)
+end
+
 function _M.split(text, opts)
     opts = opts or {}
-    local kind = concat_kind_of(opts)
-    local octets, dcs, encoding = _M.encode(text, opts.encoding, opts)
+    local kind, octets, dcs, encoding = prepare(text, opts)
     if not octets then
         return nil, dcs, encoding
     end
@@ -183,8 +188,7 @@ end
 --- septets (gsm7), UTF-16 units (ucs2) or octets.
 function _M.count(text, opts)
     opts = opts or {}
-    local kind = concat_kind_of(opts)
-    local octets, dcs, encoding = _M.encode(text, opts.encoding, opts)
+    local kind, octets, dcs, encoding = prepare(text, opts)
     if not octets then
         return nil, dcs, encoding
     end

@@ -128,4 +128,5 @@ END {
 
 echo "# message text: split throughput against a plain-Lua encoder"
 "$LUA_BIN" bench/text_bench.lua "$SECS" || fail "text bench failed"
+sh bench/sim_bench.sh "$BUILD_DIR" "$LUA_BIN" || fail "simulator bench failed"
 exit 0

@@ -329,4 +329,6 @@ void lsmpp_open_net(lua_State *L)
     lua_setfield(L, -2, "__tostring");
     lua_pop(L, 1);
     luaL_setfuncs(L, fns, 0);
+    lua_pushinteger(L, READ_CHUNK); /* the most one socket:read() returns */
+    lua_setfield(L, -2, "read_chunk");
 }

@@ -141,6 +141,21 @@ describe("smpp.server requests", function()
             assert.are.equal(0x67, c.expect("query_sm_resp").command_status)
         end)
     end)
+    it("remembers at most max_messages messages, forgetting the oldest", function()
+        with_sim({ throttle = 0, max_messages = 3 }, function(port)
+            local c = raw(port)
+            c.bind()
+            local ids = {}
+            for i = 1, 5 do
+                c.send{ command = "submit_sm", destination_addr = "447700900123", short_message = "m" .. i }
+                ids[i] = c.expect("submit_sm_resp").message_id
+            end
+            for i, want in ipairs({ 0x67, 0x67, 0, 0, 0 }) do
+                c.send{ command = "query_sm", message_id = ids[i] }
+                assert.are.equal(want, c.expect("query_sm_resp").command_status, "message " .. i)
+            end
+        end)
+    end)
     it("answers bad fields with the codec's status, unknown commands with generic_nack 0x03", function()
         with_sim({}, function(port)
             local c = raw(port)

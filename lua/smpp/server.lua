@@ -19,6 +19,9 @@ Server.__index = Server
 
 local BIND_TYPES = { bind_transmitter = "tx", bind_receiver = "rx", bind_transceiver = "trx" }
 local MAX_QUEUED = 10000 -- receipts and MOs kept for an account with no receiver bound
+local MAX_MESSAGES = 100000 -- submitted messages remembered for query_sm, cancel_sm, replace_sm
+local RESP = {} -- request command name -> its response's name
+for _, c in ipairs(core.commands) do RESP[c.name] = c.name .. "_resp" end
 
 local function check(opts, name, kind)
     local v = opts[name]
@@ -55,6 +58,9 @@ function _M.new(opts)
         log = opts.log,
         state = {},      -- per account: binds, bucket, queue
         messages = {},   -- message_id -> { state, source, destination, text, account }
+        order = {},      -- message ids, oldest first, at most MAX_MESSAGES remembered
+        oldest = 1, newest = 0,
+        max_messages = check(opts, "max_messages", "number") or MAX_MESSAGES,
         next_id = 0,
         links = {},
         stats = { connections = 0, binds = 0, refused_binds = 0, submits = 0, throttled = 0,
@@ -135,6 +141,19 @@ local function receipt_pdu(self, msg)
         receipted_message_id = msg.id, message_state = states[stat] or 7 }
 end
 
+-- Keeps a message for query_sm, cancel_sm and replace_sm; the oldest are
+-- forgotten beyond MAX_MESSAGES, so a long run does not grow without bound.
+local function remember(self, msg)
+    local order, newest = self.order, self.newest + 1
+    self.messages[msg.id] = msg
+    order[newest], self.newest = msg.id, newest
+    if newest - self.oldest + 1 > self.max_messages then
+        self.messages[order[self.oldest]] = nil
+        order[self.oldest] = nil
+        self.oldest = self.oldest + 1
+    end
+end
+
 local function new_message_id(self)
     self.next_id = self.next_id + 1
     return format("%08X", self.next_id)
@@ -153,7 +172,7 @@ end
 
 local function answer(link, p, status, fields)
     local resp = fields or {}
-    resp.command = p.command .. "_resp"
+    resp.command = RESP[p.command] or p.command .. "_resp"
     resp.sequence_number = p.sequence_number
     resp.command_status = status
     link.session:respond(resp, loop.now())
@@ -209,10 +228,14 @@ local function on_submit(self, link, p)
     end
     local msg = { id = id, state = 2, source = p.source_addr or "", destination = p.destination_addr or "",
         source_ton = p.source_addr_ton, source_npi = p.source_addr_npi, dest_ton = p.dest_addr_ton,
-        dest_npi = p.dest_addr_npi, preview = preview(p), submitted = os.time(), account = link.account }
-    self.messages[id] = msg
+        dest_npi = p.dest_addr_npi, submitted = os.time(), account = link.account }
+    remember(self, msg)
     local acct = link.account
-    if self.receipts and (p.registered_delivery or 0) % 4 ~= 0 then
+    local wants_receipt = self.receipts and (p.registered_delivery or 0) % 4 ~= 0
+    if wants_receipt or self.mo_echo then
+        msg.preview = preview(p) -- the text is decoded only when something will show it
+    end
+    if wants_receipt then
         loop.spawn(function()
             if self.receipt_delay > 0 then loop.sleep(self.receipt_delay) end
             if deliver(self, acct, receipt_pdu(self, msg), link) then

@@ -9,6 +9,8 @@ local ipairs, pairs, select, setmetatable, type = ipairs, pairs, select, setmeta
 
 local _M = {}
 
+local READ_CHUNK = core.read_chunk
+
 --- Connects to host:port (the name is resolved on every call), with TLS when
 --- opts.tls is set; waits at most opts.timeout seconds (default 10). Returns
 --- a stream (a socket, or TLS over one) or nil, message, code.
@@ -226,11 +228,17 @@ end
 -- came, and the reason when the link is gone.
 function Link:drain()
     local got, lost = false, nil
+    local plain = self.sock.tls == nil
     while true do
         local data, err = self.sock:read()
         if data then
             self.session:feed(data, loop.now())
             got = true
+            -- a short read of a plain socket took all there was: asking
+            -- again would only hear "again" (poll tells when more comes)
+            if plain and #data < READ_CHUNK then
+                return got, nil
+            end
         else
             if data == nil then
                 lost = err == "closed" and "the peer closed the connection" or err

@@ -35,7 +35,6 @@ local format, concat = string.format, table.concat
 -- ---- spec/interop and the node process (spec/interop_support.lua) ---------
 
 local INTEROP = support.INTEROP
-local SIM = support.here .. "/../bin/smpp-sim"
 local q, exists, need_node = support.q, support.exists, support.need_node
 -- esme.js's steps: arrays of objects of strings and integers, keys sorted;
 -- strings go as their UTF-8.
@@ -55,82 +54,11 @@ local function json_decode(s) return support.json_decode(s, "esme.js", 128) end
 
 -- ---- bin/smpp-sim as a subprocess ------------------------------------------
 
--- The interpreter running this spec (its smpp.core is built for it).
-local interpreter
-local function lua_interpreter()
-    if interpreter then return interpreter end
-    local p = io.popen("readlink /proc/$PPID/exe 2>/dev/null") -- $PPID: this process
-    local exe = p and p:read("*l")
-    if p then p:close() end
-    if exe and exe:match("lua") and exists(exe) then
-        interpreter = exe
-    else
-        interpreter = rawget(_G, "jit") and "luajit" or "lua" .. _VERSION:match("%d+%.%d+")
-    end
-    return interpreter
-end
-
--- Starts bin/smpp-sim with the options given (a shell word list) on a free
--- port; returns { port, pid, ... } once it listens.
 local function start_sim(options)
     need_node()
-    local errfile = os.tmpname()
-    local env = {}
-    -- the module paths of this process; LUA_PATH_5_x wins over LUA_PATH in 5.2+
-    local ver = _VERSION:match("%d+%.%d+"):gsub("%.", "_")
-    for _, suffix in ipairs({ "", "_" .. ver }) do
-        env[#env + 1] = format("LUA_PATH%s=%s LUA_CPATH%s=%s; export LUA_PATH%s LUA_CPATH%s;",
-            suffix, q(package.path), suffix, q(package.cpath), suffix, suffix)
-    end
-    -- The shell prints the simulator's pid, waits for it, then prints its exit
-    -- status: the same on every Lua, whatever io.popen's close returns.
-    local cmd = format("%s %s %s --port 0 %s 2>%s </dev/null & echo \"pid $!\"; wait $!; echo \"exit $?\"",
-        concat(env, " "), q(lua_interpreter()), q(SIM), options or "", q(errfile))
-    local p = assert(io.popen(cmd, "r"))
-    local sim = { handle = p, errfile = errfile, options = options, lines = {} }
-    sim.pid = tonumber((p:read("*l") or ""):match("^pid (%d+)$"))
-    while true do
-        local line = p:read("*l")
-        if not line or line:match("^exit %d+$") then
-            p:close()
-            local err = slurp(errfile)
-            os.remove(errfile)
-            error(format("interop: bin/smpp-sim %s did not start (%s); stderr: %s", options or "",
-                tostring(line), err), 0)
-        end
-        sim.lines[#sim.lines + 1] = line
-        local port = line:match("^smpp%-sim: listening on 127%.0%.0%.1:(%d+)")
-        if port then
-            sim.port = tonumber(port)
-            break
-        end
-    end
-    assert(sim.pid, "interop: no pid for bin/smpp-sim")
-    return sim
+    return require("support").start_sim(options)
 end
-
--- SIGTERM, then the exit status and the counts of its last line
--- ("smpp-sim: connections=N binds=N ...").
-local function stop_sim(sim)
-    if sim.stopped then return sim.status, sim.counts end
-    sim.stopped = true
-    os.execute("kill -TERM " .. sim.pid .. " 2>/dev/null")
-    local status, counts = nil, nil
-    for line in sim.handle:lines() do
-        sim.lines[#sim.lines + 1] = line
-        local code = line:match("^exit (%d+)$")
-        if code then status = tonumber(code) end
-        if line:match("^smpp%-sim: connections=") then
-            counts = {}
-            for k, v in line:gmatch("(%w[%w_]*)=(%d+)") do counts[k] = tonumber(v) end
-        end
-    end
-    sim.handle:close()
-    sim.stderr = slurp(sim.errfile)
-    os.remove(sim.errfile)
-    sim.status, sim.counts = status, counts
-    return status, counts
-end
+local stop_sim = require("support").stop_sim
 
 -- Starts a simulator for the test, stopped at its end whatever happens.
 local function simulator(options)

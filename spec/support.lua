@@ -72,4 +72,100 @@ openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out s
     return dir
 end
 
+local format, concat = string.format, table.concat
+local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+local function exists(path)
+    local f = io.open(path, "rb")
+    if f then f:close() end
+    return f ~= nil
+end
+local function slurp(path)
+    local f = io.open(path, "rb")
+    if not f then return "" end
+    local s = f:read("*a")
+    f:close()
+    return s
+end
+local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
+local SIM = here .. "/../bin/smpp-sim"
+
+-- ---- bin/smpp-sim as a subprocess ------------------------------------------
+
+-- The interpreter running this spec (its smpp.core is built for it).
+local interpreter
+local function lua_interpreter()
+    if interpreter then return interpreter end
+    local p = io.popen("readlink /proc/$PPID/exe 2>/dev/null") -- $PPID: this process
+    local exe = p and p:read("*l")
+    if p then p:close() end
+    if exe and exe:match("lua") and exists(exe) then
+        interpreter = exe
+    else
+        interpreter = rawget(_G, "jit") and "luajit" or "lua" .. _VERSION:match("%d+%.%d+")
+    end
+    return interpreter
+end
+
+-- Starts bin/smpp-sim with the options given (a shell word list) on a free
+-- port; returns { port, pid, ... } once it listens.
+function _M.start_sim(options)
+    local errfile = os.tmpname()
+    local env = {}
+    -- the module paths of this process; LUA_PATH_5_x wins over LUA_PATH in 5.2+
+    local ver = _VERSION:match("%d+%.%d+"):gsub("%.", "_")
+    for _, suffix in ipairs({ "", "_" .. ver }) do
+        env[#env + 1] = format("LUA_PATH%s=%s LUA_CPATH%s=%s; export LUA_PATH%s LUA_CPATH%s;",
+            suffix, q(package.path), suffix, q(package.cpath), suffix, suffix)
+    end
+    -- The shell prints the simulator's pid, waits for it, then prints its exit
+    -- status: the same on every Lua, whatever io.popen's close returns.
+    local cmd = format("%s %s %s --port 0 %s 2>%s </dev/null & echo \"pid $!\"; wait $!; echo \"exit $?\"",
+        concat(env, " "), q(lua_interpreter()), q(SIM), options or "", q(errfile))
+    local p = assert(io.popen(cmd, "r"))
+    local sim = { handle = p, errfile = errfile, options = options, lines = {} }
+    sim.pid = tonumber((p:read("*l") or ""):match("^pid (%d+)$"))
+    while true do
+        local line = p:read("*l")
+        if not line or line:match("^exit %d+$") then
+            p:close()
+            local err = slurp(errfile)
+            os.remove(errfile)
+            error(format("bin/smpp-sim %s did not start (%s); stderr: %s", options or "",
+                tostring(line), err), 0)
+        end
+        sim.lines[#sim.lines + 1] = line
+        local port = line:match("^smpp%-sim: listening on 127%.0%.0%.1:(%d+)")
+        if port then
+            sim.port = tonumber(port)
+            break
+        end
+    end
+    assert(sim.pid, "no pid for bin/smpp-sim")
+    return sim
+end
+
+-- SIGTERM, then the exit status and the counts of its last line
+-- ("smpp-sim: connections=N binds=N ...").
+function _M.stop_sim(sim)
+    if sim.stopped then return sim.status, sim.counts end
+    sim.stopped = true
+    os.execute("kill -TERM " .. sim.pid .. " 2>/dev/null")
+    local status, counts = nil, nil
+    for line in sim.handle:lines() do
+        sim.lines[#sim.lines + 1] = line
+        local code = line:match("^exit (%d+)$")
+        if code then status = tonumber(code) end
+        if line:match("^smpp%-sim: connections=") then
+            counts = {}
+            for k, v in line:gmatch("(%w[%w_]*)=(%d+)") do counts[k] = tonumber(v) end
+        end
+    end
+    sim.handle:close()
+    sim.stderr = slurp(sim.errfile)
+    os.remove(sim.errfile)
+    sim.status, sim.counts = status, counts
+    return status, counts
+end
+
+
 return _M

@@ -4,7 +4,8 @@
 -- scripts) it blocks in poll() until the socket is ready or the time is up.
 local core = require "smpp.core"
 
-local coroutine, error, ipairs, select, type = coroutine, error, ipairs, select, type
+local coroutine, error, ipairs, pairs, select, setmetatable, type =
+    coroutine, error, ipairs, pairs, select, setmetatable, type
 local cocreate, coresume, corunning, costatus, coyield =
     coroutine.create, coroutine.resume, coroutine.running, coroutine.status, coroutine.yield
 local now_ms, poll = core.now_ms, core.poll
@@ -19,6 +20,7 @@ local EVENTS = { r = 1, w = 2, rw = 3 }
 
 local owned = setmetatable({}, { __mode = "k" }) -- coroutines run by loop.run
 local ready, waiting = {}, {}
+local kicked = false -- a condition was signaled: poll without waiting
 
 --- Starts fn(...) in a coroutine that loop.run drives.
 function _M.spawn(fn, ...)
@@ -32,38 +34,100 @@ function _M.spawn(fn, ...)
     return co
 end
 
--- Blocks in poll() on one socket: the top-level way.
+-- The sockets and events of a wait: one socket, or a list of them with one
+-- events string for all or a list of events strings.
+local function each(sock, events, fn)
+    if sock == nil then
+        return
+    elseif type(sock) == "table" and not sock.pollfd then
+        for i, s in ipairs(sock) do
+            fn(s, type(events) == "table" and events[i] or events)
+        end
+    else
+        fn(sock, events)
+    end
+end
+
+-- Blocks in poll(): the top-level way.
 local function block(sock, events, deadline)
     local timeout = deadline and deadline - now_ms() or -1
     if timeout < 0 and deadline then timeout = 0 end
-    if not sock then
-        if timeout > 0 then poll({}, {}, timeout) end
+    local fds, evs = {}, {}
+    each(sock, events, function(s, e)
+        fds[#fds + 1], evs[#evs + 1] = s:pollfd(), EVENTS[e]
+    end)
+    if #fds == 0 then
+        if timeout > 0 then poll(fds, evs, timeout) end
         return "timeout"
     end
-    local r = poll({ sock:pollfd() }, { EVENTS[events] }, timeout)
-    return r[1] ~= 0 and "ready" or "timeout"
+    for _, r in ipairs(poll(fds, evs, timeout)) do
+        if r ~= 0 then return "ready" end
+    end
+    return "timeout"
+end
+
+local function in_loop()
+    local co, main = corunning()
+    return co and not main and owned[co]
 end
 
 --- Waits until sock is ready for events ("r", "w", "rw") or until deadline
 --- (absolute, loop.now() milliseconds; nil: no limit). sock may be nil to
---- wait for time alone. Returns "ready" or "timeout".
+--- wait for time alone, or a list of sockets (events then one string for
+--- all, or a list). Returns "ready" or "timeout".
 function _M.wait(sock, events, deadline)
-    local co, main = corunning()
-    if co and not main and owned[co] then
+    if in_loop() then
         return coyield(sock, events, deadline)
     end
     if cqueues and cqueues.running and cqueues.running() then
         local timeout = deadline and (deadline - now_ms()) / 1000 or nil
         if timeout and timeout < 0 then timeout = 0 end
-        if sock then
-            local polled = { pollfd = function() return sock:pollfd() end,
-                events = function() return events end, timeout = function() return timeout end }
-            return cqueues.poll(polled, timeout) == polled and "ready" or "timeout"
+        local polled = {}
+        each(sock, events, function(s, e)
+            polled[#polled + 1] = { pollfd = function() return s:pollfd() end,
+                events = function() return e end, timeout = function() return timeout end }
+        end)
+        if #polled > 0 then
+            polled[#polled + 1] = timeout
+            return cqueues.poll(unpack(polled)) ~= timeout and "ready" or "timeout"
         end
         cqueues.sleep(timeout or 0)
         return "timeout"
     end
     return block(sock, events, deadline)
+end
+
+-- Conditions: a coroutine waits until another one signals, or a deadline.
+local Cond = {}
+Cond.__index = Cond
+
+--- A condition variable for coroutines of loop.run or cqueues; at top
+--- level (one thread, nobody else to signal) wait returns at once.
+function _M.cond()
+    local cq = cqueues and cqueues.running and cqueues.running() and require("cqueues.condition").new()
+    return setmetatable({ cq = cq, waiting = {} }, Cond)
+end
+
+--- Waits for signal() or deadline: "ready" or "timeout".
+function Cond:wait(deadline)
+    if in_loop() then
+        return coyield(nil, nil, deadline, self)
+    end
+    if self.cq and cqueues.running() then
+        local timeout = deadline and math.max(0, (deadline - now_ms()) / 1000) or nil
+        return cqueues.poll(self.cq, timeout) == self.cq and "ready" or "timeout"
+    end
+    return "ready"
+end
+
+--- Wakes every coroutine waiting on the condition.
+function Cond:signal()
+    for w in pairs(self.waiting) do
+        w.signaled = true
+        self.waiting[w] = nil
+        kicked = true
+    end
+    if self.cq then self.cq:signal() end
 end
 
 --- Tells the scheduler a socket is about to be closed (cqueues keeps file
@@ -80,12 +144,17 @@ function _M.sleep(seconds)
 end
 
 local function resume(co, ...)
-    local ok, sock, events, deadline = coresume(co, ...)
+    local ok, sock, events, deadline, cond = coresume(co, ...)
     if not ok then
         error(sock, 0)
     end
     if costatus(co) ~= "dead" then
-        waiting[#waiting + 1] = { co = co, sock = sock, events = events, deadline = deadline }
+        local w = { co = co, sock = sock, events = events, deadline = deadline }
+        if cond then
+            w.cond = cond
+            cond.waiting[w] = true
+        end
+        waiting[#waiting + 1] = w
     end
 end
 
@@ -103,28 +172,34 @@ function _M.run()
         end
         local fds, evs, who, first = {}, {}, {}, nil
         for _, w in ipairs(waiting) do
-            if w.sock then
-                fds[#fds + 1], evs[#evs + 1], who[#who + 1] = w.sock:pollfd(), EVENTS[w.events], w
-            end
+            each(w.sock, w.events, function(s, e)
+                fds[#fds + 1], evs[#evs + 1], who[#who + 1] = s:pollfd(), EVENTS[e], w
+            end)
             if w.deadline and (not first or w.deadline < first) then first = w.deadline end
         end
         local timeout = first and first - now_ms() or -1
-        if first and timeout < 0 then timeout = 0 end
+        if (first and timeout < 0) or kicked then timeout = 0 end
+        kicked = false
         local got = poll(fds, evs, timeout)
-        local now, still = now_ms(), {}
-        local woken = {}
+        local now, still, wake = now_ms(), {}, {}
         for i, w in ipairs(who) do
-            if got[i] ~= 0 then woken[w] = "ready" end
+            if got[i] ~= 0 then w.woken = "ready" end
         end
         for _, w in ipairs(waiting) do
-            if not woken[w] and w.deadline and w.deadline <= now then woken[w] = "timeout" end
-        end
-        local wake = {}
-        for _, w in ipairs(waiting) do
-            if woken[w] then wake[#wake + 1] = w else still[#still + 1] = w end
+            if w.signaled then
+                w.woken = "ready"
+            elseif not w.woken and w.deadline and w.deadline <= now then
+                w.woken = "timeout"
+            end
+            if w.woken then
+                if w.cond then w.cond.waiting[w] = nil end
+                wake[#wake + 1] = w
+            else
+                still[#still + 1] = w
+            end
         end
         waiting = still
-        for _, w in ipairs(wake) do resume(w.co, woken[w]) end
+        for _, w in ipairs(wake) do resume(w.co, w.woken) end
     end
 end
 

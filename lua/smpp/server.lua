@@ -56,7 +56,7 @@ function _M.new(opts)
         mo_echo = check(opts, "mo_echo", "string"),
         faults = check(opts, "faults", "table") or {},
         log = opts.log,
-        state = {},      -- per account: binds, bucket, queue
+        state = {},      -- per account: binds, throttle window, queue
         messages = {},   -- message_id -> { state, source, destination, text, account }
         order = {},      -- message ids, oldest first, at most MAX_MESSAGES remembered
         oldest = 1, newest = 0,
@@ -74,10 +74,25 @@ local function account(self, system_id)
     local st = self.state[system_id]
     if not st then
         st = { binds = 0, queue = {},
-            bucket = self.rate > 0 and core.throttle{ rate = self.rate } or nil }
+            window = self.rate > 0 and { n = 0, times = {} } or nil }
         self.state[system_id] = st
     end
     return st
+end
+
+-- The throttle of an account, strict: at most rate submits accepted in any
+-- 1000 ms (a sliding window over the times of the last rate accepted ones).
+local function admit(w, rate, now)
+    local limit = floor(rate)
+    if limit < 1 then limit = 1 end
+    local times, n = w.times, w.n
+    local oldest = times[(n % limit) + 1] -- the time of the limit-th latest accept
+    if n >= limit and oldest and now - oldest < 1000 then
+        return false
+    end
+    times[(n % limit) + 1] = now
+    w.n = n + 1
+    return true
 end
 
 -- The SMPP absolute time of now, "YYMMDDhhmm" (for receipts).
@@ -210,7 +225,7 @@ local function on_submit(self, link, p)
     if submit_fault(self, link, p) then
         return
     end
-    if st.bucket and not st.bucket:take(loop.now()) then
+    if st.window and not admit(st.window, self.rate, loop.now()) then
         self.stats.throttled = self.stats.throttled + 1
         return answer(link, p, 0x58)
     end
@@ -412,19 +427,26 @@ function Server:stop()
 end
 
 --- An MO message to an account's receiver: { account, source_addr,
---- destination_addr, text (UTF-8) | short_message, data_coding }.
+--- destination_addr, text (UTF-8; a long one goes in concatenated parts) |
+--- short_message, data_coding }. Returns whether it (every part) went out
+--- now; what could not is queued for the account's next receiver.
 function Server:deliver(m)
     local acct = m.account or next(self.accounts)
-    local pdu = { command = "deliver_sm", source_addr = m.source_addr or "447700900123",
-        destination_addr = m.destination_addr or "12345", esm_class = 0 }
+    local parts
     if m.text then
-        local octets, dcs = text.encode(m.text, "auto")
-        pdu.short_message, pdu.data_coding = octets, dcs
+        parts = assert(text.split(m.text, { encoding = m.encoding or "auto", concat = m.concat }))
     else
-        pdu.short_message, pdu.data_coding = m.short_message or "", m.data_coding or 0
+        parts = { { short_message = m.short_message or "", data_coding = m.data_coding or 0, esm_class = 0 } }
     end
     self.stats.mos = self.stats.mos + 1
-    return deliver(self, acct, pdu)
+    local all = true
+    for _, part in ipairs(parts) do
+        local pdu = { command = "deliver_sm", source_addr = m.source_addr or "447700900123",
+            destination_addr = m.destination_addr or "12345" }
+        for k, v in pairs(part) do pdu[k] = v end
+        all = deliver(self, acct, pdu) and all
+    end
+    return all
 end
 
 return _M

@@ -1,0 +1,1032 @@
+-- smpp.client: the ESME users touch. smpp.connect binds one or more
+-- sessions (each a session engine of the C core carried by a link), and the
+-- client sends, receives and keeps the binds alive over them. Every call
+-- works at top level (it blocks), in coroutines of smpp.spawn and inside
+-- cqueues (it yields): whoever waits drives the sockets, one at a time.
+local core = require "smpp.core"
+local loop = require "smpp.loop"
+local pdu_mod = require "smpp.pdu"
+local posix = require "smpp.transport.posix"
+local receipt_mod = require "smpp.receipt"
+local text = require "smpp.text"
+
+local concat, format, floor, max, min = table.concat, string.format, math.floor, math.max, math.min
+local error, ipairs, pairs, pcall, select = error, ipairs, pairs, pcall, select
+local getmetatable, setmetatable, tonumber, tostring, type = getmetatable, setmetatable, tonumber, tostring, type
+local random = math.random
+local corunning = coroutine.running
+local unpack = table.unpack or unpack -- luacheck: ignore
+local now_ms = loop.now
+
+local _M = {}
+
+local Client = {}
+Client.__index = Client
+
+local BINDS = { transmitter = "transmitter", receiver = "receiver", transceiver = "transceiver",
+    tx = "transmitter", rx = "receiver", trx = "transceiver" }
+local SENDS = { transmitter = true, transceiver = true }
+local LEVELS = { error = 1, warn = 2, info = 3, debug = 4, trace = 5 }
+local EVENTS = { receipt = true, message = true, pdu = true, bound = true, close = true }
+local MAX_TRACKED = 100000 -- messages remembered for matching receipts
+local MAX_QUEUED = 1000    -- events kept for wait() when no handler takes them
+local ESME_RX_T_APPN = 0x64
+local HEADROOM = 0.995
+
+local status_text = pdu_mod.status_text
+
+-- Bad arguments: an error naming the option, raised where the user called
+-- (the public functions catch it from any depth and raise it again there).
+local ArgError = {}
+local function bad(fn, msg)
+    error(setmetatable({ msg = format("smpp.%s: %s", fn, msg) }, ArgError), 0)
+end
+
+local pack = table.pack or function(...) return { n = select("#", ...), ... } end
+
+local function public(f)
+    return function(...)
+        local r = pack(pcall(f, ...))
+        if r[1] then return unpack(r, 2, r.n) end
+        local e = r[2]
+        if getmetatable(e) == ArgError then error(e.msg, 2) end
+        error(e, 0)
+    end
+end
+
+local function opt(opts, name, kind, fn)
+    local v = opts[name]
+    if v ~= nil and type(v) ~= kind then
+        bad(fn, format("%s must be a %s, got %s", name, kind, type(v)))
+    end
+    return v
+end
+
+local function positive(opts, name, default, fn, allow_zero)
+    local v = opt(opts, name, "number", fn)
+    if v == nil then return default end
+    if v < 0 or (v == 0 and not allow_zero) or v ~= v then
+        bad(fn, format("%s must be %s, got %s", name, allow_zero and "0 or more" or "positive", v))
+    end
+    return v
+end
+
+-- A logger: a function(level, message), true (stderr), or nil (silent).
+local function make_logger(opts)
+    local sink = opts.logger
+    if sink == nil or sink == false then return nil end
+    if sink == true then
+        sink = function(level, msg)
+            io.stderr:write(os.date("!%H:%M:%S "), level, " smpp: ", msg, "\n")
+        end
+    elseif type(sink) ~= "function" then
+        bad("connect", "logger must be a function(level, message) or true")
+    end
+    local limit = LEVELS[opts.log_level or (opts.trace and "trace" or "info")]
+    if not limit then
+        bad("connect", "log_level must be one of error, warn, info, debug, trace")
+    end
+    return function(level, msg, ...)
+        if LEVELS[level] <= limit then
+            sink(level, select("#", ...) > 0 and format(msg, ...) or msg)
+        end
+    end
+end
+
+-- A PDU as the log shows it: passwords masked, with its octets when traced.
+local function show_pdu(p, with_hex)
+    local shown = p
+    if p.password and p.password ~= "" then
+        shown = {}
+        for k, v in pairs(p) do shown[k] = v end
+        shown.password = ("*"):rep(#p.password)
+    end
+    local line = pdu_mod.tostring(shown)
+    if with_hex then
+        local ok, bytes = pcall(pdu_mod.encode, shown)
+        if ok then line = line .. "\n" .. pdu_mod.hexdump(bytes) end
+    end
+    return line
+end
+
+------------------------------------------------------------------------
+-- Options
+
+local function check_options(opts)
+    if type(opts) ~= "table" then
+        bad("connect", "options must be a table")
+    end
+    local o = {}
+    o.host = opt(opts, "host", "string", "connect") or "127.0.0.1"
+    o.tls = opts.tls
+    if o.tls ~= nil and type(o.tls) ~= "boolean" and type(o.tls) ~= "table" and type(o.tls) ~= "userdata" then
+        bad("connect", "tls must be true, a table of TLS options or a tls_config")
+    end
+    o.port = opt(opts, "port", "number", "connect") or (o.tls and 8143 or 2775)
+    if o.port < 1 or o.port > 65535 or o.port % 1 ~= 0 then
+        bad("connect", "port must be 1 to 65535, got " .. o.port)
+    end
+    local id = opt(opts, "system_id", "string", "connect")
+    if not id or id == "" then bad("connect", "system_id is required") end
+    id = id:gsub("-", "") -- account ids are written with dashes: 123-456-789-12345
+    if #id > 15 then
+        bad("connect", format("system_id %q is %d characters, at most 15 allowed", id, #id))
+    end
+    o.system_id = id
+    o.password = opt(opts, "password", "string", "connect") or ""
+    if #o.password > 8 then
+        bad("connect", format("password is %d characters, the SMSC takes at most 8", #o.password))
+    end
+    o.system_type = opt(opts, "system_type", "string", "connect") or ""
+    o.address_range = opt(opts, "address_range", "string", "connect") or ""
+    o.addr_ton = opt(opts, "addr_ton", "number", "connect") or 0
+    o.addr_npi = opt(opts, "addr_npi", "number", "connect") or 0
+    o.charset = opt(opts, "charset", "string", "connect") or "gsm7"
+    if o.charset ~= "gsm7" and o.charset ~= "latin1" then
+        bad("connect", format("charset must be \"gsm7\" or \"latin1\", got %q", o.charset))
+    end
+    o.sessions = positive(opts, "sessions", 1, "connect")
+    -- bind: one kind for every session, or a list (a TX+RX pair: { "transmitter", "receiver" })
+    local kinds = opts.bind or "transceiver"
+    if type(kinds) == "string" then kinds = { kinds } end
+    if type(kinds) ~= "table" then
+        bad("connect", "bind must be \"transmitter\", \"receiver\", \"transceiver\" or a list of them")
+    end
+    if opts.sessions == nil and #kinds > 1 then o.sessions = #kinds end
+    o.binds = {}
+    for i = 1, o.sessions do
+        local k = kinds[(i - 1) % #kinds + 1]
+        o.binds[i] = BINDS[k]
+        if not o.binds[i] then
+            bad("connect", format("unknown bind type %q (transmitter, receiver or transceiver)", tostring(k)))
+        end
+    end
+    o.throttle = positive(opts, "throttle", 0, "connect", true)
+    o.window = positive(opts, "window", 10, "connect")
+    o.enquire_link = positive(opts, "enquire_link", 20, "connect", true)
+    o.response_timeout = positive(opts, "response_timeout", 10, "connect")
+    o.timeout = positive(opts, "timeout", 10, "connect")
+    o.max_resends = positive(opts, "max_resends", 10, "connect", true)
+    o.resend = opts.resend == true
+    o.from = opt(opts, "from", "string", "connect")
+    local rc = opts.reconnect
+    if rc == nil or rc == true then
+        rc = { min = 1, max = 60 }
+    elseif type(rc) == "table" then
+        rc = { min = rc.min or 1, max = rc.max or 60, tries = rc.tries }
+    elseif rc ~= false then
+        bad("connect", "reconnect must be true, false or { min =, max =, tries = }")
+    end
+    o.reconnect = rc
+    o.log = make_logger(opts)
+    o.trace = opts.trace == true
+    return o
+end
+
+------------------------------------------------------------------------
+-- Requests: one record per request, resolved exactly once.
+
+local function resolve(rec, resp, err, code)
+    if rec.done then return end
+    rec.done, rec.resp, rec.err, rec.code = true, resp, err, code
+end
+
+------------------------------------------------------------------------
+-- Sessions (one bind each)
+
+local function session_name(c, s)
+    return format("%s#%d %s", c.opts.system_id, s.index, s.kind)
+end
+
+local function emit(c, name, ...)
+    local handler = c.handlers[name]
+    if handler then
+        return pcall(handler, ...)
+    end
+    local q = c.queues[name]
+    if q and #q < MAX_QUEUED then
+        q[#q + 1] = { ... }
+    end
+    return true
+end
+
+-- The session is gone: requests it held end (or go again, once, with
+-- resend), and a reconnect is planned.
+local function session_down(c, s, why)
+    if s.link then
+        s.link:close()
+        s.link = nil
+    end
+    local was_bound = s.bound
+    s.bound, s.engine = false, nil
+    for id, rec in pairs(s.pending) do
+        s.pending[id] = nil
+        if c.opts.resend and not rec.resent and rec.resendable and not c.closing then
+            rec.resent = true
+            c.retry[#c.retry + 1] = rec
+        else
+            resolve(rec, nil, "connection lost before the response: " .. why, "closed")
+        end
+    end
+    if was_bound then
+        c.counters.disconnects = c.counters.disconnects + 1
+        if c.log then
+            c.log(c.closing and "info" or "warn", "%s: %s: %s", session_name(c, s),
+                c.closing and "closed" or "link lost", why)
+        end
+        emit(c, "close", why, s.index)
+    end
+    local rc = c.opts.reconnect
+    if rc and not c.closing then
+        s.failures = s.failures + 1
+        local base = min(rc.max, rc.min * 2 ^ (s.failures - 1))
+        s.retry_at = now_ms() + floor(base * 1000 * (0.5 + random()))
+        if rc.tries and s.failures > rc.tries then s.retry_at = nil end
+    else
+        s.retry_at = nil
+    end
+end
+
+-- Dispatches one engine event of session s.
+local dispatch
+
+-- Answers a request of the SMSC: after the handler returns, with a
+-- temporary error when it raised, so that the SMSC delivers again.
+local function answer(c, s, p, status)
+    if not s.engine then return end
+    local resp = { command = p.command .. "_resp", sequence_number = p.sequence_number,
+        command_status = status }
+    if p.command == "data_sm" then resp.message_id = "" end
+    s.engine:respond(resp, now_ms())
+    if c.log and c.opts.trace then c.log("trace", "%s -> %s", session_name(c, s), show_pdu(resp, true)) end
+end
+
+-- What was sent, found by a receipt's id (hex, decimal, leading zeros, case).
+local function id_keys(id)
+    local keys = { id:lower():gsub("^0+(.)", "%1") }
+    if #id <= 15 and id:match("^%x+$") then
+        local n = tonumber(id, 16)
+        if n then keys[#keys + 1] = tostring(n) end
+    end
+    if #id <= 18 and id:match("^%d+$") then
+        local n = tonumber(id)
+        if n then keys[#keys + 1] = format("%x", n) end
+    end
+    return keys
+end
+
+local function track(c, id, sent)
+    local t = c.tracked
+    t.n = t.n + 1
+    t.order[t.n] = id
+    for _, k in ipairs(id_keys(id)) do t.by_key[k] = sent end
+    if t.n - t.first >= MAX_TRACKED then
+        for _, k in ipairs(id_keys(t.order[t.first])) do t.by_key[k] = nil end
+        t.order[t.first] = nil
+        t.first = t.first + 1
+    end
+end
+
+local function find_sent(c, id)
+    if not id then return nil end
+    for _, k in ipairs(id_keys(id)) do
+        local sent = c.tracked.by_key[k]
+        if sent then return sent end
+    end
+end
+
+-- MO messages: readable in the REPL.
+local Message = {}
+Message.__index = Message
+Message.__tostring = function(m)
+    local t = m.text or ("<" .. #(m.payload or "") .. " octets>")
+    if #t > 60 then t = t:sub(1, 57) .. "..." end
+    return format("smpp.message from %s to %s: %q (data_coding %d%s)", m.from or "?", m.to or "?", t,
+        m.data_coding or 0, (m.parts or 1) > 1 and format(", %d parts", m.parts) or "")
+end
+
+local function on_deliver(c, s, p)
+    c.counters.delivered = c.counters.delivered + 1
+    local ok, err = true, nil
+    if c.handlers.pdu then
+        ok, err = pcall(c.handlers.pdu, p, s.index)
+    end
+    if ok and receipt_mod.is_receipt(p) then
+        local r = receipt_mod.parse(p, { charset = c.opts.charset })
+        if r then
+            c.counters.receipts = c.counters.receipts + 1
+            r.message = find_sent(c, r.id)
+            ok, err = emit(c, "receipt", r, p)
+        end
+    elseif ok then
+        local whole = c.joiner:add(p)
+        if whole then
+            local m = setmetatable({ from = whole.source_addr, to = whole.destination_addr,
+                data_coding = whole.data_coding or 0, payload = whole.payload, parts = whole.parts,
+                complete = whole.complete }, Message)
+            local tok, s_or_err = pcall(text.decode, whole.payload, m.data_coding, { charset = c.opts.charset })
+            if tok then m.text = s_or_err end
+            c.counters.messages = c.counters.messages + 1
+            ok, err = emit(c, "message", m, p)
+        end
+    end
+    if not ok and c.log then
+        c.log("error", "%s: handler failed, answering ESME_RX_T_APPN: %s", session_name(c, s), tostring(err))
+    end
+    answer(c, s, p, ok and 0 or ESME_RX_T_APPN)
+end
+
+dispatch = function(c, s, ev)
+    local t = ev.type
+    if c.log and c.opts.trace and ev.pdu then
+        c.log("trace", "%s <- %s", session_name(c, s), show_pdu(ev.pdu, true))
+    end
+    if t == "response" then
+        local rec = s.pending[ev.id]
+        if rec then
+            s.pending[ev.id] = nil
+            local status = ev.pdu.command_status
+            if status == 0 or ev.pdu.command == "generic_nack" and status == 0 then
+                resolve(rec, ev.pdu)
+            else
+                resolve(rec, ev.pdu, status_text(status), status)
+            end
+        end
+    elseif t == "timeout" or t == "aborted" then
+        local rec = s.pending[ev.id]
+        if rec then
+            s.pending[ev.id] = nil
+            if t == "timeout" then
+                c.counters.timeouts = c.counters.timeouts + 1
+                resolve(rec, nil, format("no response to %s within %g s", ev.command or "the request",
+                    c.opts.response_timeout), "timeout")
+            elseif c.opts.resend and rec.resendable and not rec.resent and not c.closing then
+                rec.resent = true
+                c.retry[#c.retry + 1] = rec
+            else
+                resolve(rec, nil, "connection lost before the response: " .. (ev.message or "closed"), "closed")
+            end
+        end
+    elseif t == "request" then
+        local p = ev.pdu
+        if p.command == "deliver_sm" or p.command == "data_sm" then
+            on_deliver(c, s, p)
+        else
+            if c.handlers.pdu then pcall(c.handlers.pdu, p, s.index) end
+            if p.command ~= "alert_notification" and p.command ~= "outbind" then
+                answer(c, s, p, 0x03)
+            end
+        end
+    elseif t == "closed" then
+        session_down(c, s, ev.message or "closed")
+    elseif c.log and (t == "invalid" or t == "unexpected") then
+        c.log("warn", "%s: %s %s", session_name(c, s), t, ev.message or (ev.pdu and show_pdu(ev.pdu)) or "")
+    end
+end
+
+-- Sends a request on session s; returns its record (already resolved when
+-- it could not go).
+local function issue(c, s, rec)
+    local p = rec.pdu
+    local id, err, code = s.engine:send(p, now_ms())
+    if not id then
+        return nil, err, code
+    end
+    rec.session = s
+    s.pending[id] = rec
+    if c.log and c.opts.trace then c.log("trace", "%s -> %s", session_name(c, s), show_pdu(p, true)) end
+    -- the driver may be asleep in poll, not watching for writes: send now
+    if c.driver ~= nil and c.driver ~= corunning() then
+        s.link:flush(now_ms())
+    end
+    return rec
+end
+
+-- Connects and binds session s; true or nil, message, code.
+local function bind_session(c, s)
+    local o = c.opts
+    local stream, err, code = posix.connect(o.host, o.port, { tls = o.tls_config or o.tls, timeout = o.timeout })
+    if not stream then
+        return nil, err, code
+    end
+    local engine = core.session{ role = "esme", window = o.window, response_timeout = o.response_timeout,
+        enquire_link = o.enquire_link, throttle = c.bucket, max_resends = o.max_resends }
+    s.engine, s.link, s.pending = engine, posix.link(stream, engine), {}
+    local rec = { pdu = { command = "bind_" .. s.kind, system_id = o.system_id, password = o.password,
+        system_type = o.system_type, interface_version = 0x34, addr_ton = o.addr_ton, addr_npi = o.addr_npi,
+        address_range = o.address_range } }
+    local ok, ierr, icode = issue(c, s, rec)
+    if not ok then
+        session_down(c, s, ierr)
+        return nil, ierr, icode
+    end
+    local deadline = now_ms() + floor(o.timeout * 1000)
+    while not rec.done do
+        if now_ms() >= deadline then
+            session_down(c, s, "bind timed out")
+            return nil, format("bind_%s: no answer within %g s", s.kind, o.timeout), "timeout"
+        end
+        for _, ev in ipairs(s.link:step(deadline)) do dispatch(c, s, ev) end
+    end
+    if rec.err then
+        local why = format("bind_%s refused: %s", s.kind, rec.err)
+        if s.link then
+            s.link:close()
+            s.link, s.engine = nil, nil
+        end
+        return nil, why, rec.code
+    end
+    s.bound, s.failures = true, 0
+    s.peer = rec.resp.system_id
+    c.counters.binds = c.counters.binds + 1
+    if c.log then c.log("info", "%s: bound to %s:%d (%s)", session_name(c, s), o.host, o.port, s.peer or "") end
+    emit(c, "bound", { session = s.index, bind = s.kind, system_id = s.peer })
+    return true
+end
+
+------------------------------------------------------------------------
+-- Driving the sockets: one turn of every session.
+
+local function live(c)
+    local socks, events, who = {}, {}, {}
+    for _, s in ipairs(c.sessions) do
+        if s.link then
+            socks[#socks + 1], events[#events + 1], who[#who + 1] = s.link.sock, s.link:events(), s
+        end
+    end
+    return socks, events, who
+end
+
+-- A session that may send now, or nil: bound, able to transmit, the least busy.
+local function pick(c)
+    local best
+    for _, s in ipairs(c.sessions) do
+        if s.bound and SENDS[s.kind] and s.engine
+            and (not best or s.engine:outstanding() < best.engine:outstanding()) then
+            best = s
+        end
+    end
+    return best
+end
+
+-- Sends again, in their order, the requests a lost link took (resend = true).
+local function resend_lost(c)
+    while c.retry[1] do
+        local s = pick(c)
+        if not s or not issue(c, s, c.retry[1]) then return end
+        table.remove(c.retry, 1)
+    end
+end
+
+-- Reconnects what is due, re-issues what waits for a session.
+local function maintain(c)
+    if c.closing then return end
+    resend_lost(c)
+    for _, s in ipairs(c.sessions) do
+        if not s.link and s.retry_at and now_ms() >= s.retry_at then
+            c.counters.reconnects = c.counters.reconnects + 1
+            local ok, err, code = bind_session(c, s)
+            if not ok then
+                if c.log then c.log("warn", "%s: reconnect failed: %s", session_name(c, s), err) end
+                session_down(c, s, err)
+                if code == 0x0E or code == 0x0F then s.retry_at = nil end -- the account is refused: stop
+            end
+        end
+    end
+end
+
+-- Reads what session s has, dispatches its events, writes what they
+-- caused; whether anything came.
+local function pump(c, s)
+    if not s.link then return false end
+    local got, lost = s.link:drain()
+    local evs = s.engine:events(now_ms())
+    if lost then
+        s.engine:close(lost)
+        for _, ev in ipairs(s.engine:events(now_ms())) do evs[#evs + 1] = ev end
+    end
+    for _, ev in ipairs(evs) do dispatch(c, s, ev) end
+    if s.link then s.link:flush(now_ms()) end
+    return got or #evs > 0
+end
+
+-- One turn: move bytes both ways on every session, dispatch what came,
+-- or wait (at most until deadline) for something to happen.
+local function turn(c, deadline)
+    maintain(c)
+    local _, _, who = live(c)
+    local wake = deadline
+    for _, s in ipairs(who) do
+        local d = s.engine:deadline()
+        if d and (not wake or d < wake) then wake = d end
+    end
+    for _, s in ipairs(c.sessions) do
+        if not s.link and s.retry_at and (not wake or s.retry_at < wake) then wake = s.retry_at end
+    end
+    -- output first; then wait for any socket (or the time) and read
+    for _, s in ipairs(who) do
+        if s.link and not s.link:flush(now_ms()) then
+            -- a write error: the engine says closed among its events
+            for _, ev in ipairs(s.engine:events(now_ms())) do dispatch(c, s, ev) end
+        end
+    end
+    local socks, events
+    socks, events, who = live(c)
+    -- TLS may hold data it decrypted along with earlier records: take that
+    -- before sleeping (a plain socket's poll tells all there is)
+    local early = false
+    for _, s in ipairs(who) do
+        if s.link.sock.tls and pump(c, s) then early = true end
+    end
+    if early then return end
+    if #who > 0 then
+        if wake == nil or wake > now_ms() then
+            loop.wait(socks, events, wake)
+        end
+    elseif wake == nil or wake > now_ms() then
+        loop.wait(nil, nil, wake or now_ms() + 1000)
+    end
+    for _, s in ipairs(who) do pump(c, s) end
+end
+
+-- Waits until done() is true or deadline: whoever waits drives the
+-- sockets; when another coroutine already does, waits to be woken by it.
+local function await(c, done, deadline)
+    local me = corunning()
+    while not done() do
+        if deadline and now_ms() >= deadline then
+            return false
+        end
+        local driver = c.driver
+        if driver == nil or driver == me then -- a handler may send: it drives too
+            c.driver = me
+            local ok, err = pcall(turn, c, deadline)
+            c.driver = driver
+            c.cond:signal()
+            if not ok then error(err, 0) end
+        else
+            c.cond:wait(deadline)
+        end
+    end
+    return true
+end
+
+------------------------------------------------------------------------
+-- Sending
+
+local function can_send(c)
+    for _, s in ipairs(c.sessions) do
+        if SENDS[s.kind] then return true end
+    end
+    return false
+end
+
+-- Whether some sending session is bound or will try again.
+local function hope(c)
+    for _, s in ipairs(c.sessions) do
+        if SENDS[s.kind] and (s.link or s.retry_at) then return true end
+    end
+    return false
+end
+
+-- Starts a request: waits for a session with room in its window and for
+-- the throttle; returns the record (resolved on failure).
+local function start(c, p, deadline, resendable)
+    local rec = { pdu = p, resendable = resendable }
+    if c.closing then
+        resolve(rec, nil, "the client is closed", "closed")
+        return rec
+    end
+    if not can_send(c) then
+        resolve(rec, nil, "a receiver bind cannot send requests", "state")
+        return rec
+    end
+    while true do
+        if not hope(c) then
+            resolve(rec, nil, "no session is bound and none will reconnect", "closed")
+            return rec
+        end
+        resend_lost(c) -- what waits for a session after a lost link goes first
+        local s = pick(c)
+        local err, code
+        if s and not c.retry[1] then
+            local ok
+            ok, err, code = issue(c, s, rec)
+            if ok then return rec end
+            if code == "state" or code == nil then
+                resolve(rec, nil, err, "state")
+                return rec
+            end
+        end
+        local wait_until = deadline
+        if code == "throttled" then
+            c.counters.throttled = c.counters.throttled + 1
+            wait_until = min(deadline, now_ms() + max(1, s.engine:submit_delay(now_ms())))
+        end
+        local room = s and s.engine and s.engine:outstanding()
+        local reached = await(c, function()
+            if now_ms() >= wait_until then return true end
+            if code == "window" then return s.engine == nil or s.engine:outstanding() < room end
+            return code ~= "throttled" and pick(c) ~= nil and not c.retry[1]
+        end, wait_until)
+        if not reached and now_ms() >= deadline or c.closing then
+            local why = c.closing and "the client is closed"
+                or (pick(c) and "timed out waiting to send" or "no session is bound")
+            resolve(rec, nil, why, c.closing and "closed" or "timeout")
+            return rec
+        end
+    end
+end
+
+local function finish(c, recs, deadline)
+    await(c, function()
+        for _, r in ipairs(recs) do
+            if not r.done then return false end
+        end
+        return true
+    end, deadline)
+    for _, r in ipairs(recs) do
+        if not r.done then
+            resolve(r, nil, "no response in time", "timeout")
+            if r.session then
+                for id, x in pairs(r.session.pending) do
+                    if x == r then r.session.pending[id] = nil end
+                end
+            end
+        end
+    end
+end
+
+-- SMPP times: seconds from now (relative) or an epoch (absolute), or a string.
+local function relative_time(seconds)
+    seconds = floor(seconds)
+    local days = floor(seconds / 86400)
+    local years = floor(days / 365)
+    days = days - years * 365
+    local months = floor(days / 30)
+    days = days - months * 30
+    local rest = seconds % 86400
+    return format("%02d%02d%02d%02d%02d%02d000R", years, months, days, floor(rest / 3600),
+        floor(rest % 3600 / 60), rest % 60)
+end
+
+local function smpp_time(v, name, relative)
+    if v == nil or type(v) == "string" then return v end
+    if type(v) ~= "number" then
+        bad("send", format("%s must be a number or an SMPP time string", name))
+    end
+    if relative then return relative_time(v) end
+    return os.date("!%y%m%d%H%M%S", floor(v)) .. "000+"
+end
+
+-- The submit_sm PDUs of a message table.
+local function build(c, m, fn)
+    if type(m) ~= "table" then bad(fn, "the message must be a table") end
+    local to = m.to
+    if type(to) ~= "string" or to == "" then bad(fn, "to must be a non-empty string") end
+    local from = m.from or c.opts.from or ""
+    if type(from) ~= "string" then bad(fn, "from must be a string") end
+    if (m.text == nil) == (m.data == nil) then bad(fn, "give text or data (one of them)") end
+    local parts
+    if m.text ~= nil then
+        if type(m.text) ~= "string" then bad(fn, "text must be a string") end
+        local err, code
+        parts, err, code = text.split(m.text, { encoding = m.encoding or "auto", charset = c.opts.charset,
+            concat = m.concat, to = to, substitute = m.substitute })
+        if not parts then return nil, err, code or "text" end
+    else
+        if type(m.data) ~= "string" then bad(fn, "data must be a string") end
+        parts = { { short_message = m.data, esm_class = m.esm_class or 0, data_coding = m.data_coding or 4 } }
+    end
+    local list = {}
+    for i, part in ipairs(parts) do
+        local p = { command = "submit_sm", source_addr = from, destination_addr = to,
+            source_addr_ton = m.from_ton or (from:match("^%d+$") and #from > 6 and 1 or (from:match("%a") and 5 or 0)),
+            source_addr_npi = m.from_npi or (from:match("^%d+$") and 1 or 0),
+            dest_addr_ton = m.to_ton or 1, dest_addr_npi = m.to_npi or 1,
+            service_type = m.service_type, priority_flag = m.priority,
+            registered_delivery = m.receipt and 1 or 0,
+            validity_period = smpp_time(m.validity, "validity", true),
+            schedule_delivery_time = smpp_time(m.schedule, "schedule", false) }
+        for k, v in pairs(part) do p[k] = v end
+        if type(m.fields) == "table" then
+            for k, v in pairs(m.fields) do p[k] = v end
+        end
+        list[i] = p
+    end
+    return list
+end
+
+-- Starts every part of a message; returns a job.
+local function start_message(c, m, deadline)
+    local list, err, code = build(c, m, "send")
+    if not list then return { err = err, code = code } end
+    local job = { m = m, recs = {} }
+    for i, p in ipairs(list) do
+        job.recs[i] = start(c, p, deadline, true)
+        if job.recs[i].done and job.recs[i].err then break end
+    end
+    return job
+end
+
+-- The result of a job: the ids, or nil, message, status.
+local function result(c, job)
+    if job.err then return nil, job.err, job.code end
+    local ids = {}
+    for i, r in ipairs(job.recs) do
+        if r.err then
+            c.counters.failed = c.counters.failed + 1
+            local fs = c.counters.failed_by_status
+            fs[r.code] = (fs[r.code] or 0) + 1
+            return nil, r.err, r.code, ids
+        end
+        ids[i] = r.resp.message_id
+    end
+    c.counters.sent = c.counters.sent + 1
+    c.counters.parts = c.counters.parts + #ids
+    if job.m.receipt then
+        local sent = { ids = ids, to = job.m.to, from = job.m.from or c.opts.from, ref = job.m.ref,
+            text = job.m.text, submitted = os.time() }
+        for _, id in ipairs(ids) do track(c, id, sent) end
+    end
+    return ids
+end
+
+------------------------------------------------------------------------
+-- The public client
+
+--- smpp.connect{ host, port, tls, system_id, password, bind, charset,
+---   throttle, window, enquire_link, response_timeout, timeout, sessions,
+---   reconnect, resend, from, system_type, address_range, addr_ton, addr_npi,
+---   logger, log_level, trace }: a bound client, or nil, message, code.
+function _M.connect(opts)
+    local o = check_options(opts)
+    if o.tls then
+        local cfg, err, code = posix.tls_config(o.tls == true and {} or o.tls)
+        if not cfg then return nil, err, code end
+        o.tls_config = cfg
+    end
+    local c = setmetatable({
+        opts = o, log = o.log, handlers = {}, queues = {}, retry = {}, sessions = {},
+        -- always a bucket: it also paces the resends after 0x58 / 0x14 (rate 0:
+        -- no limit of our own); the rate leaves 0.5 % headroom for network
+        -- jitter, so that N/s sent never reach an SMSC as N + 1 in a second
+        bucket = core.throttle{ rate = o.throttle * HEADROOM },
+        joiner = text.joiner(), cond = loop.cond(),
+        tracked = { n = 0, first = 1, order = {}, by_key = {} },
+        counters = { sent = 0, parts = 0, failed = 0, failed_by_status = {}, throttled = 0, receipts = 0,
+            messages = 0, delivered = 0, binds = 0, reconnects = 0, disconnects = 0, timeouts = 0 },
+    }, Client)
+    for name in pairs(EVENTS) do c.queues[name] = {} end
+    for i, kind in ipairs(o.binds) do
+        c.sessions[i] = { index = i, kind = kind, bound = false, pending = {}, failures = 0 }
+    end
+    -- the first bind decides: a refused password or no SMSC ends here
+    local ok, err, code = bind_session(c, c.sessions[1])
+    if not ok then
+        return nil, err, code
+    end
+    for i = 2, #c.sessions do
+        local s = c.sessions[i]
+        local sok, serr = bind_session(c, s)
+        if not sok then
+            if c.log then c.log("warn", "%s: %s (retried later)", session_name(c, s), serr) end
+            session_down(c, s, serr)
+        end
+    end
+    return c
+end
+
+--- Sends a message: { to, from, text | data, encoding, receipt, validity,
+--- schedule, ref, concat, priority, service_type, fields, timeout }.
+--- Returns the message ids (one per part), or nil, message, status.
+function Client:send(m)
+    local seconds = type(m) == "table" and m.timeout or self.opts.response_timeout * 3
+    local deadline = now_ms() + floor(seconds * 1000)
+    local job = start_message(self, m, deadline)
+    if job.recs then finish(self, job.recs, deadline) end
+    return result(self, job)
+end
+
+--- Sends many messages pipelined through the window; one result per
+--- message: the ids, or { nil, message, status }.
+function Client:send_many(list, opts)
+    if type(list) ~= "table" then bad("send_many", "list must be a table of messages") end
+    local per = (opts and opts.timeout or self.opts.response_timeout * 3) * 1000
+    local jobs, results = {}, {}
+    local deadline = now_ms() + per
+    for i, m in ipairs(list) do
+        jobs[i] = start_message(self, m, deadline)
+        deadline = now_ms() + per -- each message gets its own time to find room
+    end
+    local all = {}
+    for _, job in ipairs(jobs) do
+        for _, r in ipairs(job.recs or {}) do all[#all + 1] = r end
+    end
+    finish(self, all, deadline)
+    for i, job in ipairs(jobs) do
+        local ids, err, code = result(self, job)
+        results[i] = ids or { nil, err, code }
+    end
+    return results
+end
+
+--- Sends one request PDU (a table with command and fields) and returns its
+--- response PDU, or nil, message, status (and the response when there is one).
+function Client:request(p, timeout)
+    if type(p) ~= "table" or type(p.command) ~= "string" then
+        bad("request", "the request must be a PDU table with a command")
+    end
+    local deadline = now_ms() + floor((timeout or self.opts.response_timeout * 3) * 1000)
+    local rec = start(self, p, deadline, p.command == "submit_sm" or p.command == "data_sm")
+    finish(self, { rec }, deadline)
+    if rec.err then return nil, rec.err, rec.code, rec.resp end
+    return rec.resp
+end
+
+--- A submit_sm with the fields given as they are: its response, or nil, message, status.
+function Client:submit(fields)
+    if type(fields) ~= "table" then bad("submit", "fields must be a table") end
+    local p = { command = "submit_sm" }
+    for k, v in pairs(fields) do p[k] = v end
+    return self:request(p)
+end
+
+--- data_sm with the fields given: its response, or nil, message, status.
+function Client:data_sm(fields)
+    if type(fields) ~= "table" then bad("data_sm", "fields must be a table") end
+    local p = { command = "data_sm" }
+    for k, v in pairs(fields) do p[k] = v end
+    return self:request(p)
+end
+
+--- submit_multi to a list of numbers: { to = { ... }, from, text | short_message, ... }.
+function Client:submit_multi(m)
+    if type(m) ~= "table" or type(m.to) ~= "table" then bad("submit_multi", "to must be a list of numbers") end
+    local p = { command = "submit_multi", source_addr = m.from or self.opts.from or "", dest_address = {} }
+    for i, to in ipairs(m.to) do
+        p.dest_address[i] = { dest_addr_ton = 1, dest_addr_npi = 1, destination_addr = to }
+    end
+    if m.text then
+        local octets, dcs = text.encode(m.text, m.encoding or "auto", { charset = self.opts.charset })
+        if not octets then return nil, dcs, "text" end
+        p.short_message, p.data_coding = octets, dcs
+    end
+    for k, v in pairs(m.fields or {}) do p[k] = v end
+    p.registered_delivery = m.receipt and 1 or 0
+    return self:request(p)
+end
+
+--- query_sm: the message's state { message_id, message_state, final_date, error_code } or nil, err, status.
+function Client:query(id, from)
+    if type(id) ~= "string" then bad("query", "id must be a string") end
+    return self:request{ command = "query_sm", message_id = id, source_addr = from or self.opts.from or "" }
+end
+
+--- cancel_sm of a message: true or nil, message, status.
+function Client:cancel(id, from)
+    if type(id) ~= "string" then bad("cancel", "id must be a string") end
+    local resp, err, code = self:request{ command = "cancel_sm", message_id = id,
+        source_addr = from or self.opts.from or "" }
+    if not resp then return nil, err, code end
+    return true
+end
+
+--- replace_sm: { id, from, text | short_message, validity, schedule, receipt }.
+function Client:replace(m)
+    if type(m) ~= "table" or type(m.id) ~= "string" then bad("replace", "id must be a string") end
+    local p = { command = "replace_sm", message_id = m.id, source_addr = m.from or self.opts.from or "",
+        registered_delivery = m.receipt and 1 or 0,
+        validity_period = smpp_time(m.validity, "validity", true),
+        schedule_delivery_time = smpp_time(m.schedule, "schedule", false) }
+    if m.text then
+        local octets, err = text.encode(m.text, "gsm7", { charset = self.opts.charset })
+        if not octets then return nil, err, "text" end
+        p.short_message = octets
+    else
+        p.short_message = m.short_message
+    end
+    local resp, err, code = self:request(p)
+    if not resp then return nil, err, code end
+    return true
+end
+
+--- on(event, fn): "receipt" fn(receipt, pdu), "message" fn(msg, pdu),
+--- "pdu" fn(pdu, session), "bound" fn(info), "close" fn(reason, session).
+--- fn = nil removes the handler. Returns the client.
+function Client:on(name, fn)
+    if not EVENTS[name] then
+        bad("on", format("unknown event %q (receipt, message, pdu, bound, close)", tostring(name)))
+    end
+    if fn ~= nil and type(fn) ~= "function" then bad("on", "the handler must be a function") end
+    self.handlers[name] = fn
+    return self
+end
+
+--- The next event of that kind (its arguments), or nil, "timeout" after
+--- seconds (nil: no limit), or nil, "closed" when the client is closed.
+function Client:wait(name, seconds)
+    if not EVENTS[name] then
+        bad("wait", format("unknown event %q (receipt, message, pdu, bound, close)", tostring(name)))
+    end
+    if self.handlers[name] then
+        bad("wait", format("a handler takes the %q events; remove it with on(%q, nil) to wait", name, name))
+    end
+    local q = self.queues[name]
+    local deadline = seconds and now_ms() + floor(seconds * 1000)
+    local got = await(self, function() return q[1] ~= nil or self.closed end, deadline)
+    if q[1] then
+        local ev = table.remove(q, 1)
+        return unpack(ev, 1, 2)
+    end
+    return nil, got and "closed" or "timeout"
+end
+
+--- Runs the event loop (handlers are called) until the client is closed,
+--- or for seconds when given.
+function Client:run(seconds)
+    local deadline = seconds and now_ms() + floor(seconds * 1000)
+    await(self, function() return self.closed end, deadline)
+    return self
+end
+
+--- Counters: sent, parts, accepted, failed (and by status), receipts,
+--- messages, binds, reconnects, disconnects, timeouts; and the sessions.
+function Client:stats()
+    local out = {}
+    for k, v in pairs(self.counters) do
+        if type(v) == "table" then
+            local copy = {}
+            for k2, v2 in pairs(v) do copy[k2] = v2 end
+            out[k] = copy
+        else
+            out[k] = v
+        end
+    end
+    out.sessions, out.bound, out.outstanding = #self.sessions, 0, 0
+    for _, s in ipairs(self.sessions) do
+        if s.bound then out.bound = out.bound + 1 end
+        if s.engine then out.outstanding = out.outstanding + s.engine:outstanding() end
+    end
+    return out
+end
+
+--- Stops new sends, waits (at most seconds, default 5) for the responses
+--- still due, unbinds every session and closes. Returns true.
+function Client:close(seconds)
+    if self.closed then return true end
+    self.closing = true
+    local deadline = now_ms() + floor((seconds or 5) * 1000)
+    for _, r in ipairs(self.retry) do resolve(r, nil, "the client is closed", "closed") end
+    self.retry = {}
+    await(self, function()
+        for _, s in ipairs(self.sessions) do
+            if s.engine and s.engine:outstanding() > 0 then return false end
+        end
+        return true
+    end, deadline)
+    local unbinds = {}
+    for _, s in ipairs(self.sessions) do
+        if s.bound and s.engine then
+            local rec = { pdu = { command = "unbind" } }
+            if issue(self, s, rec) then unbinds[#unbinds + 1] = rec end
+        end
+    end
+    await(self, function()
+        for _, r in ipairs(unbinds) do if not r.done then return false end end
+        return true
+    end, deadline)
+    for _, s in ipairs(self.sessions) do
+        if s.link then
+            s.link:flush(now_ms() + 200)
+            s.bound = false
+            session_down(self, s, "closed by the application")
+        end
+        s.retry_at = nil
+    end
+    self.closed = true
+    self.cond:signal()
+    return true
+end
+
+function Client:__tostring()
+    local bound = 0
+    for _, s in ipairs(self.sessions) do
+        if s.bound then bound = bound + 1 end
+    end
+    local kinds = {}
+    for i, s in ipairs(self.sessions) do kinds[i] = s.kind end
+    return format("smpp.client %s@%s:%d%s %s, %d/%d bound, %d sent%s", self.opts.system_id, self.opts.host,
+        self.opts.port, self.opts.tls and " (TLS)" or "", concat(kinds, "+"), bound, #self.sessions,
+        self.counters.sent, self.closed and ", closed" or "")
+end
+
+-- Every public function raises its argument errors at the caller's line.
+for _, name in ipairs({ "send", "send_many", "request", "submit", "data_sm", "submit_multi", "query", "cancel",
+    "replace", "on", "wait", "run", "close" }) do
+    Client[name] = public(Client[name])
+end
+_M.connect = public(_M.connect)
+
+_M.Client = Client
+return _M

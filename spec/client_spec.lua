@@ -1,0 +1,431 @@
+-- smpp.connect and the client, end to end against the simulator over real
+-- sockets: in coroutines (smpp.spawn, the simulator in the same process), at
+-- top level against bin/smpp-sim in a process of its own, and in cqueues.
+local smpp = require "smpp"
+local loop = require "smpp.loop"
+local support = require "support"
+
+local ACCOUNT, PASSWORD = "12345678912345", "secret"
+
+-- Runs fn(sim, port, tls_port) in a coroutine against a fresh simulator; the
+-- simulator stops when fn ends, and an error in fn fails the test.
+local function with_sim(opts, fn)
+    opts.port = 0
+    opts.accounts = opts.accounts or { [ACCOUNT] = PASSWORD }
+    local sim = smpp.server(opts)
+    local port, tls_port = assert(sim:start())
+    local failure
+    smpp.spawn(function()
+        local ok, err = xpcall(fn, debug.traceback, sim, port, tls_port)
+        if not ok then failure = err end
+        sim:stop()
+    end)
+    smpp.run()
+    if failure then error(failure, 0) end
+    return sim
+end
+
+local function connect(port, extra)
+    local opts = { port = port, system_id = ACCOUNT, password = PASSWORD }
+    for k, v in pairs(extra or {}) do opts[k] = v end
+    return smpp.connect(opts)
+end
+
+describe("smpp.connect", function()
+    it("checks its options before connecting, with clear messages", function()
+        local function msg(opts)
+            local ok, err = pcall(function()
+                local c = smpp.connect(opts) -- not a tail call: the error names this line
+                return c
+            end)
+            assert.is_false(ok)
+            return err
+        end
+        assert.matches("password is 9 characters, the SMSC takes at most 8",
+            msg{ system_id = "a", password = "123456789" })
+        assert.matches('unknown bind type "sender"', msg{ system_id = "a", bind = "sender" })
+        assert.matches("system_id .* at most 15", msg{ system_id = "1234567890123456" })
+        assert.matches("system_id is required", msg{ password = "x" })
+        assert.matches("charset must be", msg{ system_id = "a", charset = "ebcdic" })
+        assert.matches("window must be positive", msg{ system_id = "a", window = 0 })
+        assert.matches("port must be 1 to 65535", msg{ system_id = "a", port = 70000 })
+        assert.matches("options must be a table", msg("host"))
+        -- the message points at the caller's line
+        assert.matches("client_spec.lua", msg{ system_id = "a", bind = "x" })
+    end)
+
+    it("strips the dashes of an account id and binds all three ways over TCP", function()
+        with_sim({ throttle = 0 }, function(sim, port)
+            for _, kind in ipairs({ "transmitter", "receiver", "transceiver" }) do
+                local c = assert(connect(port, { system_id = "123-456-789-12345", bind = kind }))
+                assert.matches(kind, tostring(c))
+                local ids, err, code = c:send{ to = "447700900123", text = "hi" }
+                if kind == "receiver" then
+                    assert.is_nil(ids)
+                    assert.are.equal("state", code)
+                    assert.matches("receiver", err)
+                else
+                    assert.are.equal(1, #ids)
+                end
+                c:close()
+            end
+            assert.are.equal(2, sim.stats.submits)
+            assert.are.equal(3, sim.stats.binds)
+        end)
+    end)
+
+    it("fails with the SMSC's status for a wrong password or an unknown account", function()
+        with_sim({}, function(_, port)
+            local c, err, code = connect(port, { password = "wrong" })
+            assert.is_nil(c)
+            assert.are.equal(0x0E, code)
+            assert.matches("ESME_RINVPASWD", err)
+            c, err, code = connect(port, { system_id = "nobody" })
+            assert.is_nil(c)
+            assert.are.equal(0x0F, code)
+            assert.matches("ESME_RINVSYSID", err)
+        end)
+    end)
+
+    it("fails with a network error when nothing listens", function()
+        local listener = assert(require("smpp.transport.posix").listen("127.0.0.1", 0))
+        local port = listener:port()
+        listener:close()
+        local c, err = connect(port, { timeout = 2 })
+        assert.is_nil(c)
+        assert.is_string(err)
+    end)
+end)
+
+describe("client over TLS", function()
+    local dir
+    setup(function() dir = support.certificates() end)
+    teardown(function() os.execute("rm -rf " .. dir) end)
+
+    it("binds every way with the certificate checked, and refuses an untrusted one", function()
+        with_sim({ throttle = 0, tls_port = 0, tls = { cert = dir .. "/server.pem", key = dir .. "/server.key" } },
+            function(sim, _, tls_port)
+                for _, kind in ipairs({ "transmitter", "receiver", "transceiver" }) do
+                    local c = assert(connect(tls_port, { host = "localhost", bind = kind,
+                        tls = { ca = dir .. "/ca.pem" } }))
+                    assert.matches("TLS", tostring(c))
+                    if kind ~= "receiver" then
+                        assert.are.equal(1, #assert(c:send{ to = "447700900123", text = "over TLS" }))
+                    end
+                    c:close()
+                end
+                assert.are.equal(2, sim.stats.submits)
+                local c, err, code = connect(tls_port, { host = "localhost", tls = { ca = dir .. "/other-ca.pem" } })
+                assert.is_nil(c)
+                assert.are.equal("tls", code)
+                assert.matches("certificate", err)
+            end)
+    end)
+end)
+
+describe("client:send", function()
+    it("returns one id per part, and matches receipts to what was sent", function()
+        with_sim({ throttle = 0 }, function(_, port)
+            local c = assert(connect(port))
+            local ids = assert(c:send{ from = "12345", to = "447700900123", text = "Hello", receipt = true,
+                ref = "order-17" })
+            assert.are.equal(1, #ids)
+            local long = assert(c:send{ to = "447700900123", text = ("0123456789"):rep(20), receipt = true })
+            assert.are.equal(2, #long)
+            local r, p = c:wait("receipt", 5)
+            assert.are.equal("deliver_sm", p.command)
+            assert.is_true(smpp.receipt.same_id(ids[1], r.id))
+            assert.are.equal("DELIVRD", r.stat)
+            assert.are.equal("order-17", r.message.ref)
+            assert.are.equal("Hello", r.message.text)
+            assert.matches("stat=DELIVRD", tostring(r))
+            local r2 = c:wait("receipt", 5)
+            assert.are.equal(long, r2.message.ids)
+            local r3 = c:wait("receipt", 5) -- one receipt per part
+            assert.are.equal(long, r3.message.ids)
+            assert.are.equal(3, c:stats().receipts)
+            local st = c:stats()
+            assert.are.equal(2, st.sent)
+            assert.are.equal(3, st.parts)
+            c:close()
+        end)
+    end)
+
+    it("gives nil, message, status for a refused submit, and checks its arguments", function()
+        with_sim({ throttle = 0, faults = { submit_status = 0x45 } }, function(_, port)
+            local c = assert(connect(port))
+            local ids, err, code = c:send{ to = "447700900123", text = "x" }
+            assert.is_nil(ids)
+            assert.are.equal(0x45, code)
+            assert.matches("ESME_RSUBMITFAIL", err)
+            assert.are.equal(1, c:stats().failed_by_status[0x45])
+            assert.has_error(function() c:send{ text = "no destination" } end)
+            assert.has_error(function() c:send{ to = "1" } end, nil)
+            assert.has_error(function() c:send{ to = "1", text = "a", data = "b" } end)
+            assert.has_error(function() c:on("nonsense", print) end)
+            c:close()
+            ids, err, code = c:send{ to = "1", text = "after close" }
+            assert.is_nil(ids)
+            assert.are.equal("closed", code)
+        end)
+    end)
+
+    it("pipelines send_many through the window, one result per message", function()
+        with_sim({ throttle = 0 }, function(sim, port)
+            local c = assert(connect(port, { window = 20 }))
+            local list = {}
+            for i = 1, 500 do list[i] = { to = tostring(1000 + i), text = "bulk " .. i } end
+            local results = c:send_many(list)
+            assert.are.equal(500, #results)
+            local seen = {}
+            for i, r in ipairs(results) do
+                assert.is_string(r[1], "message " .. i)
+                assert.is_nil(seen[r[1]])
+                seen[r[1]] = true
+            end
+            assert.are.equal(500, sim.stats.submits)
+            c:close()
+        end)
+    end)
+
+    it("sends 0x58-refused submits again: nothing lost, nothing twice, order kept", function()
+        with_sim({ throttle = 20 }, function(sim, port)
+            -- no throttle of our own: the simulator's 20/s refuses most of a burst
+            local c = assert(connect(port, { window = 10 }))
+            local list = {}
+            for i = 1, 40 do list[i] = { to = tostring(i), text = "t" .. i } end
+            local results = c:send_many(list)
+            for i, r in ipairs(results) do assert.is_string(r[1], "message " .. i) end
+            assert.is_true(sim.stats.throttled > 0, "the simulator refused none")
+            assert.are.equal(40, sim.stats.submits)
+            local order = {}
+            for k = sim.oldest, sim.newest do order[#order + 1] = tonumber(sim.messages[sim.order[k]].destination) end
+            for i = 1, 40 do assert.are.equal(i, order[i]) end
+            c:close()
+        end)
+    end)
+
+    it("keeps under the simulator's strict limit with throttle set", function()
+        with_sim({ throttle = 20 }, function(sim, port)
+            local c = assert(connect(port, { throttle = 20, window = 10 }))
+            local list = {}
+            for i = 1, 30 do list[i] = { to = tostring(i), text = "t" .. i } end
+            local t0 = loop.now()
+            for _, r in ipairs(c:send_many(list)) do assert.is_string(r[1]) end
+            assert.are.equal(0, sim.stats.throttled)
+            assert.is_true(loop.now() - t0 >= 1000, "30 messages at 20/s took under a second")
+            c:close()
+        end)
+    end)
+
+    it("has query, cancel, replace, data_sm and submit_multi", function()
+        with_sim({ throttle = 0 }, function(_, port)
+            local c = assert(connect(port))
+            local id = assert(c:send{ to = "447700900123", text = "x" })[1]
+            assert.are.equal(2, assert(c:query(id)).message_state)
+            assert.is_true(c:replace{ id = id, text = "y" })
+            assert.is_true(c:cancel(id))
+            assert.are.equal(4, c:query(id).message_state)
+            local _, err, code = c:query("nope")
+            assert.are.equal(0x67, code)
+            assert.matches("ESME_RQUERYFAIL", err)
+            assert.is_string(assert(c:data_sm{ destination_addr = "447700900123", message_payload = "d" }).message_id)
+            local m = assert(c:submit_multi{ to = { "4471", "4472" }, text = "multi" })
+            assert.is_string(m.message_id)
+            assert.is_string(assert(c:submit{ destination_addr = "1", short_message = "raw" }).message_id)
+            c:close()
+        end)
+    end)
+end)
+
+describe("client events", function()
+    it("joins long MO messages, and calls handlers", function()
+        with_sim({ throttle = 0 }, function(sim, port)
+            local c = assert(connect(port, { bind = "receiver" }))
+            local got = {}
+            c:on("message", function(m) got[#got + 1] = m end)
+            local long = ("Ünïcødé long MO message. "):rep(8)
+            sim:deliver{ account = ACCOUNT, source_addr = "447700900123", destination_addr = "12345", text = long }
+            sim:deliver{ account = ACCOUNT, text = "short one" }
+            c:run(1)
+            assert.are.equal(2, #got)
+            assert.are.equal(long, got[1].text)
+            assert.is_true(got[1].parts > 1)
+            assert.are.equal("447700900123", got[1].from)
+            assert.are.equal("short one", got[2].text)
+            assert.matches("smpp.message from", tostring(got[2]))
+            c:close()
+        end)
+    end)
+
+    it("answers a deliver_sm whose handler raised with ESME_RX_T_APPN, so it comes again", function()
+        local lines = {}
+        with_sim({ throttle = 0, log = function(l) lines[#lines + 1] = l end }, function(sim, port)
+            local c = assert(connect(port))
+            local calls = 0
+            c:on("message", function() calls = calls + 1; error("database down") end)
+            sim:deliver{ account = ACCOUNT, text = "hello" }
+            c:run(0.5)
+            assert.are.equal(1, calls)
+            c:close()
+        end)
+        local answered
+        for _, l in ipairs(lines) do
+            if l:match("deliver_sm_resp") and l:match("0x64") or l:match("ESME_RX_T_APPN") then answered = true end
+        end
+        assert.is_true(answered, table.concat(lines, "\n"))
+    end)
+
+    it("spreads traffic over sessions = 2 and never opens more", function()
+        with_sim({ throttle = 0, max_binds = 2 }, function(sim, port)
+            local c = assert(connect(port, { sessions = 2, window = 5 }))
+            assert.are.equal(2, c:stats().bound)
+            local list = {}
+            for i = 1, 100 do list[i] = { to = tostring(i), text = "x" } end
+            for _, r in ipairs(c:send_many(list)) do assert.is_string(r[1]) end
+            local per = {}
+            for link in pairs(sim.links) do per[#per + 1] = link.session:last_rx() end
+            assert.are.equal(2, #per)
+            assert.are.equal(0, sim.stats.refused_binds)
+            -- a third client session would be refused: the account's two are taken
+            local other, _, code = connect(port)
+            assert.is_nil(other)
+            assert.are.equal(0x0D, code)
+            c:close()
+        end)
+    end)
+
+    it("binds a transmitter and receiver pair", function()
+        with_sim({ throttle = 0 }, function(_, port)
+            local c = assert(connect(port, { bind = { "transmitter", "receiver" } }))
+            assert.matches("transmitter%+receiver", tostring(c))
+            assert.is_table(c:send{ to = "1", text = "pair", receipt = true })
+            local r = c:wait("receipt", 5)
+            assert.are.equal("DELIVRD", r.stat)
+            c:close()
+        end)
+    end)
+
+    it("keeps a quiet session alive past the simulator's idle timeout with enquire_link", function()
+        with_sim({ throttle = 0, idle_timeout = 1 }, function(sim, port)
+            local c = assert(connect(port, { enquire_link = 0.3 }))
+            c:run(2.5)
+            assert.are.equal(0, sim.stats.idle_drops)
+            assert.is_table(c:send{ to = "1", text = "still here" })
+            c:close()
+            -- and without keepalive the same wait loses the link
+            local quiet = assert(connect(port, { enquire_link = 0, reconnect = false }))
+            quiet:run(2)
+            assert.are.equal(1, sim.stats.idle_drops)
+            assert.are.equal(0, quiet:stats().bound)
+            quiet:close()
+        end)
+    end)
+end)
+
+describe("client reconnect", function()
+    it("accounts for every message when the link drops mid-window, and rebinds", function()
+        with_sim({ throttle = 0, faults = { drop_after = 30 } }, function(sim, port)
+            local c = assert(connect(port, { window = 20, reconnect = { min = 0.05, max = 0.2 } }))
+            c:on("close", function() sim.faults.drop_after = nil end)
+            local list = {}
+            for i = 1, 100 do list[i] = { to = tostring(i), text = "m" .. i } end
+            local results = c:send_many(list)
+            local ok, lost = 0, 0
+            for _, r in ipairs(results) do
+                if type(r[1]) == "string" then
+                    ok = ok + 1
+                else
+                    assert.are.equal("closed", r[3])
+                    lost = lost + 1
+                end
+            end
+            assert.are.equal(100, ok + lost)
+            assert.is_true(lost > 0, "the drop lost nothing in flight")
+            assert.is_true(c:stats().reconnects >= 1)
+            assert.is_table(c:send{ to = "1", text = "after the drop" })
+            c:close()
+        end)
+    end)
+
+    it("sends again, once, what was in flight when asked to (resend = true)", function()
+        with_sim({ throttle = 0, faults = { drop_after = 30 } }, function(sim, port)
+            local c = assert(connect(port, { window = 20, resend = true, reconnect = { min = 0.05, max = 0.2 } }))
+            c:on("close", function() sim.faults.drop_after = nil end)
+            local list = {}
+            for i = 1, 100 do list[i] = { to = tostring(i), text = "m" .. i } end
+            for i, r in ipairs(c:send_many(list)) do assert.is_string(r[1], "message " .. i) end
+            assert.is_true(c:stats().reconnects >= 1)
+            c:close()
+        end)
+    end)
+
+    it("close waits for outstanding responses", function()
+        with_sim({ throttle = 0, faults = { delay = 0.3 } }, function(_, port)
+            local c = assert(connect(port, { window = 10 }))
+            local results = {}
+            for i = 1, 5 do
+                smpp.spawn(function() results[i] = c:send{ to = tostring(i), text = "late" } end)
+            end
+            loop.sleep(0.05)
+            c:close(3)
+            loop.sleep(0.05)
+            for i = 1, 5 do assert.is_table(results[i], "message " .. i) end
+        end)
+    end)
+end)
+
+describe("client logging", function()
+    it("traces PDUs, decoded and in hex, and never shows the password", function()
+        local lines = {}
+        with_sim({ throttle = 0 }, function(_, port)
+            local c = assert(connect(port, { trace = true, logger = function(level, msg)
+                lines[#lines + 1] = level .. " " .. msg end }))
+            c:send{ to = "1", text = "traced" }
+            c:close()
+        end)
+        local all = table.concat(lines, "\n")
+        assert.matches("bind_transceiver", all)
+        assert.matches("submit_sm_resp", all)
+        assert.is_nil(all:find(PASSWORD, 1, true))
+        assert.is_nil(all:lower():find("73 65 63 72 65 74", 1, true)) -- "secret" in hex
+    end)
+end)
+
+describe("client at top level", function()
+    it("blocks in send and wait, against bin/smpp-sim", function()
+        local sim = support.start_sim("--throttle 0 --account test:pw --mo-echo 'echo '")
+        finally(function() support.stop_sim(sim) end)
+        local c = assert(smpp.connect{ port = sim.port, system_id = "test", password = "pw" })
+        local ids = assert(c:send{ to = "447700900123", text = "echo from the top", receipt = true })
+        local r = assert(c:wait("receipt", 5))
+        assert.is_true(smpp.receipt.same_id(ids[1], r.id))
+        local m = assert(c:wait("message", 5))
+        assert.are.equal("from the top", m.text)
+        assert.are.same({ nil, "timeout" }, { c:wait("message", 0.2) })
+        c:close()
+        local status, counts = support.stop_sim(sim)
+        assert.are.equal(0, status)
+        assert.are.equal(1, counts.submits)
+    end)
+end)
+
+describe("client in cqueues", function()
+    local ok_cq, cqueues = pcall(require, "cqueues")
+    it("sends and receives inside a cqueues controller", function()
+        assert(ok_cq, "lua-cqueues is needed: " .. tostring(cqueues))
+        local sim = support.start_sim("--throttle 0 --account test:pw --mo-echo 'echo '")
+        finally(function() support.stop_sim(sim) end)
+        local cq = cqueues.new()
+        local got = {}
+        cq:wrap(function()
+            local c = assert(smpp.connect{ port = sim.port, system_id = "test", password = "pw" })
+            got.ids = c:send{ to = "1", text = "echo cq" }
+            got.message = c:wait("message", 5)
+            c:close()
+        end)
+        assert(cq:loop())
+        assert.are.equal(1, #got.ids)
+        assert.are.equal("cq", got.message.text)
+    end)
+end)

@@ -1,5 +1,6 @@
 # lua-smpp: build the C module smpp/core.so, run the tests, benchmarks and fuzzers.
 #   make                 build for Lua 5.4 (make LUA=luajit for LuaJIT 2.1)
+#   make demo            the end-to-end exchange with the simulator over TLS
 #   make test            C unit tests, the busted suite (Lua 5.4; codec/text specs on LuaJIT)
 #   make check-asan      the suite with the C module built with ASan+UBSan
 #   make bench           benchmarks, machine-readable figures
@@ -40,7 +41,7 @@ SPEC_ENV = LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec
 CODEC_SPECS = spec/pdu_spec.lua spec/golden_spec.lua spec/malformed_spec.lua spec/framer_spec.lua \
               spec/text_spec.lua spec/receipt_spec.lua spec/session_spec.lua spec/link_spec.lua spec/tls_spec.lua spec/server_spec.lua
 
-.PHONY: all test test-luajit check-asan bench fuzz lint install clean deps
+.PHONY: all test test-luajit check-asan bench fuzz lint install clean deps demo
 
 all: $(BUILD)/smpp/core.so
 
@@ -50,6 +51,9 @@ $(BUILD)/smpp/core.so: $(SRCS) $(HDRS)
 
 deps:
 	@sh .ci/deps.sh
+
+demo: deps all
+	@$(SPEC_ENV) $(LUA_BIN) examples/demo.lua
 
 test: deps all
 	sh spec/c/run.sh
@@ -84,7 +88,7 @@ lint:
 	        --suppress=missingIncludeSystem -I csrc $(SRCS); fi
 	@if command -v clang-tidy >/dev/null; then \
 	    clang-tidy --quiet $(SRCS) -- $(CPPFLAGS) -std=c99 -I$(LUA_INC) 2>/dev/null; fi
-	@if command -v luacheck >/dev/null; then luacheck --quiet lua spec bench bin; fi
+	@if command -v luacheck >/dev/null; then luacheck --quiet lua spec bench bin examples; fi
 
 install: all
 	install -d $(DESTDIR)$(INSTALL_LMOD)/smpp $(DESTDIR)$(INSTALL_CMOD)/smpp

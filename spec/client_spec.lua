@@ -160,13 +160,13 @@ describe("client:send", function()
             assert.matches("ESME_RSUBMITFAIL", err)
             assert.are.equal(1, c:stats().failed_by_status[0x45])
             assert.has_error(function() c:send{ text = "no destination" } end)
-            assert.has_error(function() c:send{ to = "1" } end, nil)
+            assert.has_error(function() c:send{ to = "1" } end, "smpp.send: give text or data (one of them)")
             assert.has_error(function() c:send{ to = "1", text = "a", data = "b" } end)
             assert.has_error(function() c:on("nonsense", print) end)
             c:close()
             ids, err, code = c:send{ to = "1", text = "after close" }
             assert.is_nil(ids)
-            assert.are.equal("closed", code)
+            assert.are.same({ "the client is closed", "closed" }, { err, code })
         end)
     end)
 
@@ -274,6 +274,25 @@ describe("client events", function()
             if l:match("deliver_sm_resp") and l:match("0x64") or l:match("ESME_RX_T_APPN") then answered = true end
         end
         assert.is_true(answered, table.concat(lines, "\n"))
+    end)
+
+    it("closes from inside a handler after the deliver_sm is answered", function()
+        local lines = {}
+        with_sim({ throttle = 0, log = function(l) lines[#lines + 1] = l end }, function(sim, port)
+            local c = assert(connect(port))
+            c:on("message", function(m)
+                assert.are.equal("bye", m.text)
+                c:close()
+            end)
+            sim:deliver{ account = ACCOUNT, text = "bye" }
+            c:run(5)
+            assert.is_true(c.closed)
+            assert.are.equal(0, c:stats().bound)
+        end)
+        local all = table.concat(lines, "\n")
+        local resp = all:match("<%- (deliver_sm_resp[^\n]*)")
+        assert.is_string(resp, all)
+        assert.is_nil(resp:find("status"), resp) -- status 0 is not shown
     end)
 
     it("spreads traffic over sessions = 2 and never opens more", function()

@@ -93,7 +93,7 @@ local SIM = here .. "/../bin/smpp-sim"
 
 -- The interpreter running this spec (its smpp.core is built for it).
 local interpreter
-local function lua_interpreter()
+function _M.lua_interpreter()
     if interpreter then return interpreter end
     local p = io.popen("readlink /proc/$PPID/exe 2>/dev/null") -- $PPID: this process
     local exe = p and p:read("*l")
@@ -120,7 +120,7 @@ function _M.start_sim(options)
     -- The shell prints the simulator's pid, waits for it, then prints its exit
     -- status: the same on every Lua, whatever io.popen's close returns.
     local cmd = format("%s %s %s --port 0 %s 2>%s </dev/null & echo \"pid $!\"; wait $!; echo \"exit $?\"",
-        concat(env, " "), q(lua_interpreter()), q(SIM), options or "", q(errfile))
+        concat(env, " "), q(_M.lua_interpreter()), q(SIM), options or "", q(errfile))
     local p = assert(io.popen(cmd, "r"))
     local sim = { handle = p, errfile = errfile, options = options, lines = {} }
     sim.pid = tonumber((p:read("*l") or ""):match("^pid (%d+)$"))

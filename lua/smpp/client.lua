@@ -198,10 +198,18 @@ local function session_name(c, s)
     return format("%s#%d %s", c.opts.system_id, s.index, s.kind)
 end
 
+-- Calls a handler; close() called inside one waits until it returns.
+local function call(c, handler, ...)
+    c.in_handler = c.in_handler + 1
+    local ok, err = pcall(handler, ...)
+    c.in_handler = c.in_handler - 1
+    return ok, err
+end
+
 local function emit(c, name, ...)
     local handler = c.handlers[name]
     if handler then
-        return pcall(handler, ...)
+        return call(c, handler, ...)
     end
     local q = c.queues[name]
     if q and #q < MAX_QUEUED then
@@ -309,7 +317,7 @@ local function on_deliver(c, s, p)
     c.counters.delivered = c.counters.delivered + 1
     local ok, err = true, nil
     if c.handlers.pdu then
-        ok, err = pcall(c.handlers.pdu, p, s.index)
+        ok, err = call(c, c.handlers.pdu, p, s.index)
     end
     if ok and receipt_mod.is_receipt(p) then
         local r = receipt_mod.parse(p, { charset = c.opts.charset })
@@ -372,7 +380,7 @@ dispatch = function(c, s, ev)
         if p.command == "deliver_sm" or p.command == "data_sm" then
             on_deliver(c, s, p)
         else
-            if c.handlers.pdu then pcall(c.handlers.pdu, p, s.index) end
+            if c.handlers.pdu then call(c, c.handlers.pdu, p, s.index) end
             if p.command ~= "alert_notification" and p.command ~= "outbind" then
                 answer(c, s, p, 0x03)
             end
@@ -507,6 +515,9 @@ local function pump(c, s)
     end
     for _, ev in ipairs(evs) do dispatch(c, s, ev) end
     if s.link then s.link:flush(now_ms()) end
+    if c.close_requested and c.in_handler == 0 then
+        c:close(c.close_requested)
+    end
     return got or #evs > 0
 end
 
@@ -767,7 +778,7 @@ function _M.connect(opts)
         o.tls_config = cfg
     end
     local c = setmetatable({
-        opts = o, log = o.log, handlers = {}, queues = {}, retry = {}, sessions = {},
+        opts = o, log = o.log, handlers = {}, queues = {}, retry = {}, sessions = {}, in_handler = 0,
         -- always a bucket: it also paces the resends after 0x58 / 0x14 (rate 0:
         -- no limit of our own); the rate leaves 0.5 % headroom for network
         -- jitter, so that N/s sent never reach an SMSC as N + 1 in a second
@@ -975,6 +986,11 @@ end
 --- still due, unbinds every session and closes. Returns true.
 function Client:close(seconds)
     if self.closed then return true end
+    if self.in_handler > 0 then -- inside a handler: once it has returned and been answered
+        self.close_requested = seconds or 5
+        return true
+    end
+    self.close_requested = nil
     self.closing = true
     local deadline = now_ms() + floor((seconds or 5) * 1000)
     for _, r in ipairs(self.retry) do resolve(r, nil, "the client is closed", "closed") end

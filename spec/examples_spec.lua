@@ -1,0 +1,137 @@
+-- The examples, the demo and bin/smpp, run as a user runs them: each in a
+-- process of its own against bin/smpp-sim, their output read back.
+local support = require "support"
+
+local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
+local root = here .. "/.."
+
+local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
+-- The interpreter and module paths of this process, for a child.
+local function lua_cmd(script, env)
+    local vars = { ("LUA_PATH=%s LUA_CPATH=%s"):format(q(package.path), q(package.cpath)) }
+    for k, v in pairs(env or {}) do vars[#vars + 1] = ("%s=%s"):format(k, q(tostring(v))) end
+    return ("env %s %s %s"):format(table.concat(vars, " "), q(support.lua_interpreter()), script)
+end
+
+-- Runs a command; its output and exit status.
+local function run(cmd)
+    local p = assert(io.popen(cmd .. " 2>&1; echo \"exit $?\"", "r"))
+    local out = p:read("a")
+    p:close()
+    local status = tonumber(out:match("exit (%d+)\n?$"))
+    return out:gsub("exit %d+\n?$", ""), status
+end
+
+local function sim_env(sim)
+    return { SMPP_PORT = sim.port, SMPP_SYSTEM_ID = "test", SMPP_PASSWORD = "test" }
+end
+
+describe("examples", function()
+    local sim
+    before_each(function()
+        sim = support.start_sim("--throttle 0 --account test:test --mo-echo 'echo '")
+    end)
+    after_each(function() support.stop_sim(sim) end)
+
+    it("send.lua sends and gets its receipt", function()
+        local out, status = run(lua_cmd(q(root .. "/examples/send.lua"), sim_env(sim)))
+        assert.are.equal(0, status, out)
+        assert.matches("message id%s+%x+", out)
+        assert.matches("stat=DELIVRD", out)
+        assert.matches("for%s+order%-4711%s+final:%s+true", out)
+    end)
+
+    it("bulk.lua sends thousands through the window", function()
+        local out, status = run(lua_cmd(q(root .. "/examples/bulk.lua") .. " 3000", sim_env(sim)))
+        assert.are.equal(0, status, out)
+        assert.matches("3000 sent, 0 failed", out)
+        local _, counts = support.stop_sim(sim)
+        assert.are.equal(3000, counts.submits)
+    end)
+
+    it("coroutines.lua sends from 50 coroutines", function()
+        local out, status = run(lua_cmd(q(root .. "/examples/coroutines.lua"), sim_env(sim)))
+        assert.are.equal(0, status, out)
+        assert.matches("50 of 50 sent from 50 coroutines", out)
+    end)
+
+    it("receive.lua prints the MOs and receipts that reach a receiver bind", function()
+        local listener = assert(io.popen(lua_cmd(q(root .. "/examples/receive.lua") .. " 3", sim_env(sim))
+            .. " 2>&1", "r"))
+        os.execute("sleep 0.7")
+        -- a transmitter on the same account: the echo and the receipt go to the receiver
+        local out, status = run(lua_cmd(q(root .. "/bin/smpp") .. " send --from 447700900123 --to 12345 "
+            .. "--bind transmitter --receipt --wait 0 echo hello receiver", sim_env(sim)))
+        assert.are.equal(0, status, out)
+        local heard = listener:read("a")
+        listener:close()
+        assert.matches("MO from 12345 to 447700900123: hello receiver", heard)
+        assert.matches("receipt for %x+: DELIVRD", heard)
+        assert.matches("1 messages, 1 receipts", heard)
+    end)
+end)
+
+describe("bin/smpp", function()
+    local sim
+    before_each(function()
+        sim = support.start_sim("--throttle 0 --account 123456789012345:pw --mo-echo 'echo '")
+    end)
+    after_each(function() support.stop_sim(sim) end)
+    local function smpp_cmd(args)
+        return lua_cmd(q(root .. "/bin/smpp") .. " " .. args,
+            { SMPP_PORT = sim.port, SMPP_SYSTEM_ID = "123-456-789-012345", SMPP_PASSWORD = "pw" })
+    end
+
+    it("send prints the ids and the receipt", function()
+        local out, status = run(smpp_cmd("send --to 447700900123 --receipt Hello there"))
+        assert.are.equal(0, status, out)
+        assert.matches("message id: %x+", out)
+        assert.matches("receipt id=%x+ stat=DELIVRD", out)
+    end)
+
+    it("listen prints what comes until --count", function()
+        local listener = assert(io.popen(smpp_cmd("listen --count 1") .. " 2>&1", "r"))
+        os.execute("sleep 0.7")
+        local out, status = run(smpp_cmd("send --bind transmitter --from 447700900123 --to 12345 echo ping"))
+        assert.are.equal(0, status, out)
+        local heard = listener:read("a")
+        listener:close()
+        assert.matches("smpp.message from 12345 to 447700900123: \"ping\"", heard)
+    end)
+
+    it("shell evaluates Lua with a bound client", function()
+        local out, status = run("printf '%s\\n' 'client:send{ to = \"1\", text = \"from the shell\" }[1]' "
+            .. "'client:stats().sent' 'nonsense(' | " .. smpp_cmd("shell"))
+        assert.are.equal(0, status, out)
+        assert.matches("smpp> %x+\n", out)
+        assert.matches("smpp> 1\n", out)
+        assert.matches("smpp> shell:1:", out)
+    end)
+
+    it("refuses bad options with a clear message and status 2", function()
+        local out, status = run(lua_cmd(q(root .. "/bin/smpp") .. " send --to 1 --system-id x --password 123456789 hi"))
+        assert.are.equal(2, status)
+        assert.matches("password is 9 characters", out)
+        out, status = run(lua_cmd(q(root .. "/bin/smpp") .. " frobnicate"))
+        assert.are.equal(2, status)
+        assert.matches("unknown command frobnicate", out)
+        out, status = run(lua_cmd(q(root .. "/bin/smpp") .. " send --system-id x --password y --port 1 --to 1 hi"))
+        assert.are.equal(1, status)
+        assert.matches("smpp: ", out)
+    end)
+end)
+
+describe("make demo", function()
+    it("runs the whole exchange over TLS and exits 0", function()
+        local out, status = run(lua_cmd(q(root .. "/examples/demo.lua")))
+        assert.are.equal(0, status, out)
+        assert.matches("listening on 127%.0%.0%.1:%d+ and TLS on port %d+", out)
+        assert.matches("message id %x+", out)
+        assert.matches("delivery receipt: receipt id=%x+ stat=DELIVRD", out)
+        assert.matches("ref=demo%-1, final=true", out)
+        assert.matches("MO message: smpp.message from 447700900123 to 12345: \"Hello from lua%-smpp €\"", out)
+        assert.matches("submits=1 .* receipts=1 mos=1", out)
+        assert.matches("demo done", out)
+    end)
+end)

@@ -91,8 +91,10 @@ lint:
 	@if command -v luacheck >/dev/null; then luacheck --quiet lua spec bench bin examples; fi
 
 install: all
-	install -d $(DESTDIR)$(INSTALL_LMOD)/smpp $(DESTDIR)$(INSTALL_CMOD)/smpp
+	install -d $(DESTDIR)$(INSTALL_LMOD)/smpp/transport $(DESTDIR)$(INSTALL_CMOD)/smpp $(DESTDIR)$(PREFIX)/bin
 	install -m 644 lua/smpp/*.lua $(DESTDIR)$(INSTALL_LMOD)/smpp/
+	install -m 644 lua/smpp/transport/*.lua $(DESTDIR)$(INSTALL_LMOD)/smpp/transport/
+	install -m 755 bin/smpp bin/smpp-sim $(DESTDIR)$(PREFIX)/bin/
 	install -m 755 $(BUILD)/smpp/core.so $(DESTDIR)$(INSTALL_CMOD)/smpp/
 
 clean:

@@ -21,7 +21,7 @@ external_dependencies = {
 }
 build = {
     type = "builtin",
-    install = { bin = { ["smpp-sim"] = "bin/smpp-sim" } },
+    install = { bin = { ["smpp-sim"] = "bin/smpp-sim", ["smpp"] = "bin/smpp" } },
     modules = {
         ["smpp"] = "lua/smpp/init.lua",
         ["smpp.pdu"] = "lua/smpp/pdu.lua",
@@ -29,6 +29,7 @@ build = {
         ["smpp.receipt"] = "lua/smpp/receipt.lua",
         ["smpp.loop"] = "lua/smpp/loop.lua",
         ["smpp.server"] = "lua/smpp/server.lua",
+        ["smpp.client"] = "lua/smpp/client.lua",
         ["smpp.transport.posix"] = "lua/smpp/transport/posix.lua",
         ["smpp.core"] = {
             sources = {

@@ -1,0 +1,83 @@
+// A node-smpp (npm "smpp" 0.5.1) SMSC: the peer of our client in
+// spec/interop_client_spec.lua and the baseline server of the benchmarks.
+//
+//   node smsc.js [SYSTEM_ID:PASSWORD]
+//
+// listens on 127.0.0.1 (any free port) and prints "node-server: listening on
+// 127.0.0.1:PORT". Accepts the three binds (every account, or only the one
+// given: a wrong password gets 0x0E, an unknown system_id 0x0F), answers every
+// submit_sm with a submit_sm_resp carrying a fresh message id (hex), answers
+// enquire_link, and answers unbind then closes the session. A submit_sm with
+// registered_delivery gets a delivery receipt (deliver_sm, esm_class 0x04,
+// appendix B text, receipted_message_id and message_state TLVs) on the same
+// session; one whose text starts with "echo " comes back as an MO deliver_sm
+// with the rest of the text, addresses swapped. Runs until SIGTERM or SIGINT,
+// then prints "node-server: submits=N receipts=N mos=N acked=N" and exits 0
+// (acked: deliver_sm answered with status 0).
+'use strict';
+const path = require('path');
+const smpp = require(path.join(__dirname, 'node_modules', 'smpp'));
+
+const account = process.argv[2] ? process.argv[2].split(':') : null;
+let submits = 0, receipts = 0, mos = 0, acked = 0, nextId = 1;
+
+function stamp(d) {
+	const p = (n) => String(n).padStart(2, '0');
+	return p(d.getUTCFullYear() % 100) + p(d.getUTCMonth() + 1) + p(d.getUTCDate()) +
+		p(d.getUTCHours()) + p(d.getUTCMinutes());
+}
+
+const server = smpp.createServer((session) => {
+	const bind = (pdu) => {
+		if (account && pdu.system_id !== account[0]) {
+			return session.send(pdu.response({ command_status: smpp.ESME_RINVSYSID }));
+		}
+		if (account && pdu.password !== account[1]) {
+			return session.send(pdu.response({ command_status: smpp.ESME_RINVPASWD }));
+		}
+		session.send(pdu.response({ system_id: 'node-smsc' }));
+	};
+	session.on('bind_transceiver', bind);
+	session.on('bind_transmitter', bind);
+	session.on('bind_receiver', bind);
+	const ack = (resp) => { if (resp.command_status === 0) acked++; };
+	session.on('submit_sm', (pdu) => {
+		submits++;
+		const id = (nextId++).toString(16);
+		session.send(pdu.response({ message_id: id }));
+		const sm = pdu.short_message;
+		const text = sm && sm.message !== undefined ? sm.message : String(sm || '');
+		if (pdu.registered_delivery & 1) {
+			receipts++;
+			const now = stamp(new Date());
+			session.deliver_sm({
+				source_addr: pdu.destination_addr, destination_addr: pdu.source_addr, esm_class: 4,
+				short_message: 'id:' + id + ' sub:001 dlvrd:001 submit date:' + now + ' done date:' + now +
+					' stat:DELIVRD err:000 text:' + text.slice(0, 20),
+				receipted_message_id: id, message_state: 2,
+			}, ack);
+		}
+		if (text.startsWith('echo ')) {
+			mos++;
+			session.deliver_sm({ source_addr: pdu.destination_addr, destination_addr: pdu.source_addr,
+				short_message: text.slice(5) }, ack);
+		}
+	});
+	session.on('enquire_link', (pdu) => session.send(pdu.response()));
+	session.on('unbind', (pdu) => {
+		session.send(pdu.response());
+		session.close();
+	});
+	session.on('error', () => {});
+});
+
+server.listen(0, '127.0.0.1', () => {
+	process.stdout.write('node-server: listening on 127.0.0.1:' + server.address().port + '\n');
+});
+
+const stop = () => {
+	process.stdout.write('node-server: submits=' + submits + ' receipts=' + receipts + ' mos=' + mos +
+		' acked=' + acked + '\n', () => process.exit(0));
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

@@ -1,6 +1,6 @@
 // A node-smpp (npm "smpp" 0.5.1) ESME load generator for bench/sim_bench.sh.
 //
-//   node client.js PORT COUNT WINDOW
+//   node client.js PORT COUNT WINDOW [receipts]
 //
 // connects to 127.0.0.1:PORT, binds as transceiver test/test, sends COUNT
 // submit_sm (13-octet short_message, registered_delivery 0) with at most
@@ -18,6 +18,8 @@ const smpp = require(path.join(__dirname, '..', '..', 'spec', 'interop', 'node_m
 const port = Number(process.argv[2]);
 const count = Number(process.argv[3] || 50000);
 const window = Number(process.argv[4] || 100);
+const receipts = process.argv[5] === 'receipts'; // ask for a receipt each, wait for them all
+let got = 0, cpuStart = null, finished = null;
 if (!port || !(count > 0) || !(window > 0)) {
 	process.stderr.write('usage: node client.js PORT COUNT WINDOW\n');
 	process.exit(2);
@@ -35,12 +37,18 @@ const session = smpp.connect({ url: 'smpp://127.0.0.1:' + port });
 session.on('error', (e) => fail('socket error: ' + (e && e.message || e)));
 session.on('close', () => fail('connection closed by the peer'));
 session.on('enquire_link', (pdu) => session.send(pdu.response()));
-session.on('deliver_sm', (pdu) => session.send(pdu.response()));
+session.on('deliver_sm', (pdu) => {
+	session.send(pdu.response());
+	if (pdu.esm_class & 4) {
+		got++;
+		if (finished && got === count) finished();
+	}
+});
 
 const fields = {
 	source_addr: '12345', destination_addr: '4915112345678',
 	short_message: 'Hello, bench!', // 13 octets
-	registered_delivery: 0,
+	registered_delivery: receipts ? 1 : 0,
 };
 
 session.on('connect', () => {
@@ -53,6 +61,7 @@ session.on('connect', () => {
 function bulk() {
 	let sent = 0, responses = 0, ok = 0, outstanding = 0;
 	const started = process.hrtime.bigint();
+	cpuStart = process.cpuUsage();
 	const pump = () => {
 		while (outstanding < window && sent < count) {
 			sent++;
@@ -71,7 +80,13 @@ function bulk() {
 }
 
 function finish(started, ok) {
+	if (receipts && got < count) {
+		finished = () => finish(started, ok);
+		return;
+	}
+	finished = null;
 	const ms = Number(process.hrtime.bigint() - started) / 1e6;
+	const cpu = process.cpuUsage(cpuStart);
 	if (ok !== count) return fail(ok + ' of ' + count + ' submit_sm_resp had status 0');
 	session.unbind({}, () => {
 		if (done) return;
@@ -81,6 +96,7 @@ function finish(started, ok) {
 		session.on('close', () => {});
 		session.destroy();
 		process.stdout.write('client count=' + count + ' ok=' + ok + ' elapsed_ms=' + ms.toFixed(1) +
-			' msgs_per_s=' + Math.round(count / (ms / 1000)) + '\n', () => process.exit(0));
+			' msgs_per_s=' + Math.round(count / (ms / 1000)) + ' receipts=' + got +
+			' cpu_us_per_msg=' + ((cpu.user + cpu.system) / count).toFixed(2) + '\n', () => process.exit(0));
 	});
 }

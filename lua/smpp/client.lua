@@ -354,7 +354,12 @@ dispatch = function(c, s, ev)
         if rec then
             s.pending[ev.id] = nil
             local status = ev.pdu.command_status
-            if status == 0 or ev.pdu.command == "generic_nack" and status == 0 then
+            if status == 0 then
+                if rec.sent then -- a receipt may come at once: know the id already
+                    local id = ev.pdu.message_id
+                    rec.sent.ids[rec.part] = id
+                    if id and id ~= "" then track(c, id, rec.sent) end
+                end
                 resolve(rec, ev.pdu)
             else
                 resolve(rec, ev.pdu, status_text(status), status)
@@ -602,8 +607,8 @@ end
 
 -- Starts a request: waits for a session with room in its window and for
 -- the throttle; returns the record (resolved on failure).
-local function start(c, p, deadline, resendable)
-    local rec = { pdu = p, resendable = resendable }
+local function start(c, p, deadline, resendable, sent, part)
+    local rec = { pdu = p, resendable = resendable, sent = sent, part = part }
     if c.closing then
         resolve(rec, nil, "the client is closed", "closed")
         return rec
@@ -733,8 +738,10 @@ local function start_message(c, m, deadline)
     local list, err, code = build(c, m, "send")
     if not list then return { err = err, code = code } end
     local job = { m = m, recs = {} }
+    local sent = m.receipt and { ids = {}, to = m.to, from = m.from or c.opts.from, ref = m.ref, text = m.text,
+        submitted = os.time() } or nil
     for i, p in ipairs(list) do
-        job.recs[i] = start(c, p, deadline, true)
+        job.recs[i] = start(c, p, deadline, true, sent, i)
         if job.recs[i].done and job.recs[i].err then break end
     end
     return job
@@ -755,11 +762,6 @@ local function result(c, job)
     end
     c.counters.sent = c.counters.sent + 1
     c.counters.parts = c.counters.parts + #ids
-    if job.m.receipt then
-        local sent = { ids = ids, to = job.m.to, from = job.m.from or c.opts.from, ref = job.m.ref,
-            text = job.m.text, submitted = os.time() }
-        for _, id in ipairs(ids) do track(c, id, sent) end
-    end
     return ids
 end
 

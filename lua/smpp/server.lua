@@ -10,7 +10,6 @@ local text = require "smpp.text"
 local format, floor, sub = string.format, math.floor, string.sub
 local error, ipairs, next, pairs = error, ipairs, next, pairs
 local pcall, setmetatable, tostring, type = pcall, setmetatable, tostring, type
-local remove = table.remove
 
 local _M = {}
 
@@ -64,7 +63,7 @@ function _M.new(opts)
         next_id = 0,
         links = {},
         stats = { connections = 0, binds = 0, refused_binds = 0, submits = 0, throttled = 0,
-            receipts = 0, mos = 0, idle_drops = 0 },
+            receipts = 0, mos = 0, idle_drops = 0, dropped = 0 },
         running = false,
     }, Server)
     return self
@@ -73,7 +72,7 @@ end
 local function account(self, system_id)
     local st = self.state[system_id]
     if not st then
-        st = { binds = 0, queue = {},
+        st = { binds = 0, queue = { head = 1, tail = 0 },
             window = self.rate > 0 and { n = 0, times = {} } or nil }
         self.state[system_id] = st
     end
@@ -100,32 +99,40 @@ local function receipt_date(t)
     return os.date("!%y%m%d%H%M", t)
 end
 
--- Sends a deliver_sm on a link, or queues it for the account.
-local function deliver(self, acct, pdu, prefer)
-    local st = account(self, acct)
-    local targets = {}
-    if prefer and prefer.receives then targets[1] = prefer end
-    for link in pairs(self.links) do
-        if link.account == acct and link.receives and link ~= prefer then
-            targets[#targets + 1] = link
+-- Hands queued deliver_sm to a receiving link while its window has room;
+-- whether the queue is empty.
+local function flush_queue(self, link)
+    local q = account(self, link.account).queue
+    while q.head <= q.tail do
+        if not link.session:send(q[q.head], loop.now()) then
+            return false
         end
+        q[q.head] = nil
+        q.head = q.head + 1
     end
-    for _, link in ipairs(targets) do
-        if link.session:send(pdu, loop.now()) then
+    return true
+end
+
+-- Sends a deliver_sm on a receiving link of the account (prefer first), in
+-- order behind what waits; queues it when no window has room (at most
+-- MAX_QUEUED wait; beyond, it is dropped and counted). Whether it went now.
+local function deliver(self, acct, pdu, prefer)
+    local q = account(self, acct).queue
+    if q.tail - q.head + 1 >= MAX_QUEUED then
+        self.stats.dropped = self.stats.dropped + 1
+        return false
+    end
+    q.tail = q.tail + 1
+    q[q.tail] = pdu
+    if prefer and prefer.receives and flush_queue(self, prefer) then
+        return true
+    end
+    for link in pairs(self.links) do
+        if link.account == acct and link.receives and link ~= prefer and flush_queue(self, link) then
             return true
         end
     end
-    if #st.queue < MAX_QUEUED then
-        st.queue[#st.queue + 1] = pdu
-    end
     return false
-end
-
-local function flush_queue(self, link)
-    local st = account(self, link.account)
-    while st.queue[1] and link.session:send(st.queue[1], loop.now()) do
-        remove(st.queue, 1)
-    end
 end
 
 -- The first n characters (not octets) of UTF-8 text.
@@ -251,12 +258,15 @@ local function on_submit(self, link, p)
         msg.preview = preview(p) -- the text is decoded only when something will show it
     end
     if wants_receipt then
-        loop.spawn(function()
-            if self.receipt_delay > 0 then loop.sleep(self.receipt_delay) end
-            if deliver(self, acct, receipt_pdu(self, msg), link) then
-                self.stats.receipts = self.stats.receipts + 1
-            end
-        end)
+        self.stats.receipts = self.stats.receipts + 1
+        if self.receipt_delay > 0 then
+            loop.spawn(function()
+                loop.sleep(self.receipt_delay)
+                deliver(self, acct, receipt_pdu(self, msg), link)
+            end)
+        else
+            deliver(self, acct, receipt_pdu(self, msg), link)
+        end
     end
     if self.mo_echo and sub(msg.preview, 1, #self.mo_echo) == self.mo_echo then
         self:deliver{ account = acct, source_addr = msg.destination, destination_addr = msg.source,
@@ -352,6 +362,9 @@ function Server:serve(stream, first)
             end
         end
         if closed then break end
+        if link.receives and link.account then
+            flush_queue(self, link) -- responses made room in the window
+        end
         if idle_ms > 0 and loop.now() >= session:last_rx() + idle_ms and session:state() ~= "closed" then
             self.stats.idle_drops = self.stats.idle_drops + 1
             break

@@ -1,0 +1,206 @@
+#!/bin/sh
+# Our client against our simulator and against node-smpp's SMSC, and the
+# node-smpp client against node-smpp's SMSC, in the same run; TLS against
+# plain; receipts for every message; memory per idle session; throttle
+# accuracy. Machine-readable.
+#
+#   sh bench/client_bench.sh [BUILD_DIR [LUA_BIN]]    (default build/lua5.4 lua5.4)
+#
+# Loopback throughput: CLIENT_BENCH_COUNT submit_sm (default 50000, 13-octet
+# text) through a window of 100, CLIENT_BENCH_ROUNDS rounds (default 3) of
+#   ours_to_sim        bench/client_load.lua -> bin/smpp-sim --throttle 0
+#   ours_to_node       bench/client_load.lua -> spec/interop/smsc.js
+#   node_to_node       bench/node/client.js  -> spec/interop/smsc.js
+#   ours_to_sim_tls    the first over TLS (a throwaway certificate)
+#   ours_to_sim_receipts / node_to_node_receipts   every message with a receipt
+# Each run prints   run client <case> round=I msgs_per_s=N cpu_us_per_msg=X
+# (client's CPU, user+system, per message), then per case the best rate and
+# lowest CPU:        bench client <case> msgs_per_s=N cpu_us_per_msg=X
+# Memory: CLIENT_BENCH_SESSIONS (default 1000) idle bound sessions in one
+# process:           bench client idle_sessions n=N rss_kib_per_session=X
+# Throttle: 50/s for 20 s (CLIENT_BENCH_THROTTLE_S) against --throttle 50:
+#                    bench client throttle rate=50 seconds=S sent=N allowed=N refused_0x58=N
+# and the ratios and targets:
+#   ratio client ours_to_sim/node_to_node msgs_per_s=R        target >= 4
+#   ratio client cpu ours/node=R                                target <= 0.2
+#   ratio client tls/plain msgs_per_s=R                         target >= 0.7
+#   ratio client receipts ours/node msgs_per_s=R                target >= 4
+#   target ... ok|MISSED
+# Exit status 0 when everything ran (a missed target is only reported).
+set -u
+
+BUILD_DIR=${1:-build/lua5.4}
+LUA_BIN=${2:-lua5.4}
+ROUNDS=${CLIENT_BENCH_ROUNDS:-3}
+COUNT=${CLIENT_BENCH_COUNT:-50000}
+SESSIONS=${CLIENT_BENCH_SESSIONS:-1000}
+THROTTLE_S=${CLIENT_BENCH_THROTTLE_S:-20}
+NODE=${NODE:-node}
+
+case "$BUILD_DIR" in /*) ;; *) BUILD_DIR=$(pwd)/$BUILD_DIR ;; esac
+cd "$(dirname "$0")/.." || exit 1
+ROOT=$(pwd)
+
+PIDS= TMP=
+cleanup() {
+    for p in $PIDS; do kill "$p" 2>/dev/null; done
+    for p in $PIDS; do wait "$p" 2>/dev/null; done
+    PIDS=
+    [ -n "$TMP" ] && rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+fail() {
+    echo "bench/client_bench.sh: $*" >&2
+    exit 1
+}
+
+[ -f "$BUILD_DIR/smpp/core.so" ] || fail "$BUILD_DIR/smpp/core.so is missing (run make first)"
+command -v "$NODE" >/dev/null 2>&1 || fail "$NODE not found"
+[ -d spec/interop/node_modules/smpp ] || fail "spec/interop/node_modules/smpp is missing"
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/client_bench.XXXXXX") || fail "mktemp failed"
+LUA_PATH="$ROOT/lua/?.lua;$ROOT/lua/?/init.lua;;"
+LUA_CPATH="$BUILD_DIR/?.so;;"
+export LUA_PATH LUA_CPATH
+ulimit -n 8192 2>/dev/null || ulimit -n 4096 2>/dev/null || true
+
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
+    -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout "$TMP/key.pem" -out "$TMP/cert.pem" \
+    2>/dev/null || fail "openssl could not make a certificate"
+
+port_of() { # file pid [tls]: waits for the listening line, prints the port
+    i=0
+    while [ $i -lt 50 ]; do
+        if [ "${3:-}" = tls ]; then
+            p=$(sed -n 's/.*TLS on port \([0-9][0-9]*\).*/\1/p' "$1")
+        else
+            p=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$1")
+        fi
+        [ -n "$p" ] && { echo "$p"; return 0; }
+        kill -0 "$2" 2>/dev/null || return 1
+        sleep 0.1
+        i=$((i + 1))
+    done
+    return 1
+}
+
+"$LUA_BIN" bin/smpp-sim --port 0 --tls-port 0 --cert "$TMP/cert.pem" --key "$TMP/key.pem" --throttle 0 \
+    --account test:test >"$TMP/sim.out" 2>"$TMP/sim.err" &
+SIM_PID=$!
+"$NODE" spec/interop/smsc.js >"$TMP/node.out" 2>"$TMP/node.err" &
+NODE_PID=$!
+PIDS="$SIM_PID $NODE_PID"
+SIM_PORT=$(port_of "$TMP/sim.out" "$SIM_PID") || fail "bin/smpp-sim did not start: $(cat "$TMP/sim.err")"
+TLS_PORT=$(port_of "$TMP/sim.out" "$SIM_PID" tls) || fail "bin/smpp-sim has no TLS port"
+NODE_PORT=$(port_of "$TMP/node.out" "$NODE_PID") || fail "spec/interop/smsc.js did not start"
+echo "# client: $COUNT submit_sm per run, window 100, $ROUNDS rounds; smpp-sim :$SIM_PORT (TLS :$TLS_PORT), node-smpp SMSC :$NODE_PORT"
+
+# one CASE ROUND COMMAND...: runs a client, prints its run line
+one() {
+    c=$1 r=$2
+    shift 2
+    out=$("$@") || fail "$c: the client failed: $out"
+    rate=$(echo "$out" | sed -n 's/.* msgs_per_s=\([0-9][0-9]*\).*/\1/p')
+    cpu=$(echo "$out" | sed -n 's/.* cpu_us_per_msg=\([0-9.][0-9.]*\).*/\1/p')
+    [ -n "$rate" ] && [ -n "$cpu" ] || fail "$c: no figures in: $out"
+    echo "run client $c round=$r msgs_per_s=$rate cpu_us_per_msg=$cpu"
+}
+
+r=1
+while [ $r -le "$ROUNDS" ]; do
+    one ours_to_sim $r "$LUA_BIN" bench/client_load.lua "$SIM_PORT" "$COUNT" 100
+    one ours_to_node $r "$LUA_BIN" bench/client_load.lua "$NODE_PORT" "$COUNT" 100
+    one node_to_node $r "$NODE" bench/node/client.js "$NODE_PORT" "$COUNT" 100
+    one ours_to_sim_tls $r "$LUA_BIN" bench/client_load.lua "$TLS_PORT" "$COUNT" 100 tls "$TMP/cert.pem"
+    one ours_to_sim_receipts $r "$LUA_BIN" bench/client_load.lua "$SIM_PORT" "$COUNT" 100 receipts
+    one node_to_node_receipts $r "$NODE" bench/node/client.js "$NODE_PORT" "$COUNT" 100 receipts
+    r=$((r + 1))
+done >"$TMP/runs" || exit 1
+cat "$TMP/runs"
+
+# Memory: idle bound sessions in one process.
+"$LUA_BIN" bin/smpp-sim --port 0 --throttle 0 --max-binds "$SESSIONS" --idle-timeout 0 --account test:test \
+    >"$TMP/sim2.out" 2>"$TMP/sim2.err" &
+SIM2_PID=$!
+PIDS="$PIDS $SIM2_PID"
+SIM2_PORT=$(port_of "$TMP/sim2.out" "$SIM2_PID") || fail "the second bin/smpp-sim did not start"
+"$LUA_BIN" - "$SIM2_PORT" "$SESSIONS" <<'LUA' || fail "the idle sessions run failed"
+local smpp = require "smpp"
+local port, n = tonumber(arg[1]), tonumber(arg[2])
+local function rss()
+    for line in io.lines("/proc/self/status") do
+        local kb = line:match("^VmRSS:%s+(%d+)")
+        if kb then return tonumber(kb) end
+    end
+end
+-- one session first, so that what every process pays once (code, modules) is not counted
+local clients = { assert(smpp.connect{ port = port, system_id = "test", password = "test", enquire_link = 0 }) }
+collectgarbage() collectgarbage()
+local before = rss()
+for i = 2, n + 1 do
+    clients[i] = assert(smpp.connect{ port = port, system_id = "test", password = "test", enquire_link = 0 })
+end
+collectgarbage() collectgarbage()
+local after = rss()
+print(("bench client idle_sessions n=%d rss_kib_per_session=%.1f"):format(n, (after - before) / n))
+LUA
+
+# Throttle accuracy: 50/s for THROTTLE_S seconds against the simulator's strict 50/s.
+"$LUA_BIN" bin/smpp-sim --port 0 --throttle 50 --account test:test >"$TMP/sim3.out" 2>"$TMP/sim3.err" &
+SIM3_PID=$!
+PIDS="$PIDS $SIM3_PID"
+SIM3_PORT=$(port_of "$TMP/sim3.out" "$SIM3_PID") || fail "the third bin/smpp-sim did not start"
+"$LUA_BIN" - "$SIM3_PORT" "$THROTTLE_S" <<'LUA' || fail "the throttle run failed"
+local smpp = require "smpp"
+local loop = require "smpp.loop"
+local port, seconds = tonumber(arg[1]), tonumber(arg[2])
+local c = assert(smpp.connect{ port = port, system_id = "test", password = "test", throttle = 50, window = 10 })
+local sent, refused, list = 0, 0, {}
+for i = 1, 50 * seconds * 2 do list[i] = { to = tostring(i), text = "t" } end
+local t0 = loop.now()
+local deadline = t0 + seconds * 1000
+-- as many as the throttle lets go in the time, in batches
+local k = 1
+while loop.now() < deadline do
+    local batch = {}
+    for j = 1, 10 do batch[j] = list[k]; k = k + 1 end
+    for _, r in ipairs(c:send_many(batch)) do
+        if type(r[1]) == "string" then sent = sent + 1 elseif r[3] == 0x58 then refused = refused + 1 end
+    end
+end
+local elapsed = (loop.now() - t0) / 1000
+local st = c:stats()
+c:close()
+print(("bench client throttle rate=50 seconds=%.2f sent=%d allowed=%d refused_0x58=%d"):format(
+    elapsed, sent, math.floor(50 * elapsed), refused + (st.failed_by_status[0x58] or 0)))
+LUA
+kill "$SIM3_PID"; wait "$SIM3_PID" 2>/dev/null
+THROTTLED=$(sed -n 's/.* throttled=\([0-9][0-9]*\).*/\1/p' "$TMP/sim3.out")
+echo "bench client throttle simulator_refused_0x58=${THROTTLED:-?}"
+
+awk '
+$1 == "run" {
+    c = $3
+    split($5, kv, "="); rate = kv[2] + 0
+    split($6, kv, "="); cpu = kv[2] + 0
+    if (!(c in best) || rate > best[c]) best[c] = rate
+    if (!(c in low) || cpu < low[c]) low[c] = cpu
+}
+function target(name, ok) { printf "target client %s %s\n", name, ok ? "ok" : "MISSED" }
+END {
+    for (c in best) printf "bench client %s msgs_per_s=%d cpu_us_per_msg=%.2f\n", c, best[c], low[c]
+    r1 = best["ours_to_sim"] / best["node_to_node"]
+    r2 = low["ours_to_sim"] / low["node_to_node"]
+    r3 = best["ours_to_sim_tls"] / best["ours_to_sim"]
+    r4 = best["ours_to_sim_receipts"] / best["node_to_node_receipts"]
+    printf "ratio client ours_to_sim/node_to_node msgs_per_s=%.3f\n", r1
+    printf "ratio client cpu ours/node=%.3f\n", r2
+    printf "ratio client tls/plain msgs_per_s=%.3f\n", r3
+    printf "ratio client receipts ours/node msgs_per_s=%.3f\n", r4
+    target("ours_pair>=4x_node_pair", r1 >= 4)
+    target("ours_cpu<=1/5_node", r2 <= 0.2)
+    target("tls>=0.7x_plain", r3 >= 0.7)
+    target("receipts_ours>=4x_node", r4 >= 4)
+}' "$TMP/runs" || fail "summarising failed"
+exit 0

@@ -17,11 +17,11 @@ static int64_t monotonic_ms(void)
 }
 #define THROTTLE_MT "smpp.throttle"
 
-/* throttle({ rate = per second, burst = 1 } [, now]) -> a token bucket sessions can share */
+/* throttle({ rate = per second, burst = 1, slack = ms } [, now]) -> a token bucket sessions can share */
 static int l_throttle(lua_State *L)
 {
     lua_Number rate;
-    lua_Integer burst;
+    lua_Integer burst, slack;
     smpp_throttle *t;
     int64_t now = (int64_t)luaL_optinteger(L, 2, monotonic_ms());
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -31,8 +31,12 @@ static int l_throttle(lua_State *L)
     burst = luaL_optinteger(L, -1, 1);
     luaL_argcheck(L, rate >= 0, 1, "rate must not be negative");
     luaL_argcheck(L, burst >= 1 && burst <= 1000000, 1, "burst must be 1 to 1000000");
+    lua_getfield(L, 1, "slack");
+    slack = luaL_optinteger(L, -1, 0);
+    luaL_argcheck(L, slack >= 0 && slack <= 1000, 1, "slack must be 0 to 1000 ms");
     t = lua_newuserdata(L, sizeof *t);
     smpp_throttle_init(t, (double)rate, (unsigned)burst, now);
+    smpp_throttle_set_slack(t, (int64_t)slack);
     luaL_getmetatable(L, THROTTLE_MT);
     lua_setmetatable(L, -2);
     return 1;

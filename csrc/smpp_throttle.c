@@ -71,10 +71,16 @@ static int64_t filled(int64_t tokens, int64_t eff, int64_t ms, int64_t cap)
     return tokens + min64(ms, full_in) * eff;
 }
 
+/* What the bucket holds at most: the burst, and the slack's filling. */
+static int64_t capacity(const smpp_throttle *t)
+{
+    return t->cap + t->slack_ms * t->eff;
+}
+
 /* Brings the bucket up to time e >= t->last. */
 static void refill(smpp_throttle *t, int64_t e)
 {
-    t->tokens = filled(t->tokens, t->eff, span(t->last, e), t->cap);
+    t->tokens = filled(t->tokens, t->eff, span(t->last, e), capacity(t));
     t->last = e;
 }
 
@@ -88,6 +94,12 @@ void smpp_throttle_init(smpp_throttle *t, double rate_per_s, unsigned burst, int
     t->pause_until = INT64_MIN;
     t->next_pause = SMPP_THROTTLE_PAUSE_MS;
     t->recover_mark = now_ms;
+    t->slack_ms = 0;
+}
+
+void smpp_throttle_set_slack(smpp_throttle *t, int64_t slack_ms)
+{
+    t->slack_ms = slack_ms < 0 ? 0 : slack_ms > 1000 ? 1000 : slack_ms;
 }
 
 void smpp_throttle_set_rate(smpp_throttle *t, double rate_per_s, unsigned burst, int64_t now_ms)

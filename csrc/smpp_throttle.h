@@ -80,6 +80,7 @@ typedef struct smpp_throttle {
     int64_t pause_until;  /* a pause lasts until then */
     int64_t next_pause;   /* ms the next back-off pauses for */
     int64_t recover_mark; /* the end of the pause, or the last recovery step */
+    int64_t slack_ms;     /* lateness forgiven (see smpp_throttle_set_slack); 0 by default */
 } smpp_throttle;
 
 /* Sets up a full bucket of `burst` tokens filling at rate_per_s tokens per
@@ -94,6 +95,15 @@ void smpp_throttle_init(smpp_throttle *t, double rate_per_s, unsigned burst, int
  * rate); an uncut one becomes the new rate. A pause in progress goes on.
  * Turning a limit on after an unlimited spell fills the bucket, as init does. */
 void smpp_throttle_set_rate(smpp_throttle *t, double rate_per_s, unsigned burst, int64_t now_ms);
+
+/* Lets a sender that comes late keep its schedule: the bucket holds up to
+ * slack_ms of filling beyond its burst (0, the default: none), so a take that
+ * comes up to slack_ms after its token was due does not push the next one
+ * back. The bound above becomes burst - 1 + ceil(r * (W + slack_ms) / 1000):
+ * with a rate of N * 0.995 and a slack of 5 ms or less, still at most N in
+ * any 1000 ms window, while a sender woken a little late each time (poll
+ * timeouts round up) keeps the full rate. */
+void smpp_throttle_set_slack(smpp_throttle *t, int64_t slack_ms);
 
 /* Milliseconds from now_ms until smpp_throttle_take would succeed, if nothing
  * else happens in between; 0 means it succeeds at now_ms. Exact: take fails at

@@ -32,6 +32,9 @@ local MAX_TRACKED = 100000 -- messages remembered for matching receipts
 local MAX_QUEUED = 1000    -- events kept for wait() when no handler takes them
 local ESME_RX_T_APPN = 0x64
 local HEADROOM = 0.995
+-- lateness of a wake-up forgiven by the throttle (poll timeouts round up):
+-- with the headroom, still at most N sends in any 1000 ms (smpp_throttle.h)
+local SLACK_MS = 3
 
 local status_text = pdu_mod.status_text
 
@@ -784,7 +787,7 @@ function _M.connect(opts)
         -- always a bucket: it also paces the resends after 0x58 / 0x14 (rate 0:
         -- no limit of our own); the rate leaves 0.5 % headroom for network
         -- jitter, so that N/s sent never reach an SMSC as N + 1 in a second
-        bucket = core.throttle{ rate = o.throttle * HEADROOM },
+        bucket = core.throttle{ rate = o.throttle * HEADROOM, slack = SLACK_MS },
         joiner = text.joiner(), cond = loop.cond(),
         tracked = { n = 0, first = 1, order = {}, by_key = {} },
         counters = { sent = 0, parts = 0, failed = 0, failed_by_status = {}, throttled = 0, receipts = 0,

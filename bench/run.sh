@@ -16,6 +16,9 @@
 # least disturbed one; BENCH_STAT=median uses the medians instead.
 # The same PDUs (submit_sm of 72 and of 231 octets) go through all three;
 # each bench checks its bytes against the same reference first.
+# Then the message-text bench (bench/text_bench.lua), the simulator bench
+# (bench/sim_bench.sh) and the client bench (bench/client_bench.sh), each
+# with its own machine-readable lines, ratios and targets.
 # Exit status: 0 when everything built and verified (a missed target is only
 # reported), non-zero when a build, a verification or a run failed.
 set -u
@@ -129,4 +132,5 @@ END {
 echo "# message text: split throughput against a plain-Lua encoder"
 "$LUA_BIN" bench/text_bench.lua "$SECS" || fail "text bench failed"
 sh bench/sim_bench.sh "$BUILD_DIR" "$LUA_BIN" || fail "simulator bench failed"
+sh bench/client_bench.sh "$BUILD_DIR" "$LUA_BIN" || fail "client bench failed"
 exit 0

@@ -37,9 +37,10 @@ INSTALL_CMOD ?= $(PREFIX)/lib/lua/$(LUA_VERSION_DIR)
 BUSTED ?= busted
 SPEC_ENV = LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;" \
            LUA_CPATH="$(CURDIR)/$(BUILD)/?.so;;"
-# The specs of the codec, text and receipts: they run on LuaJIT too.
+# The specs that run on LuaJIT too (the codec, text, receipts, engine, client).
 CODEC_SPECS = spec/pdu_spec.lua spec/golden_spec.lua spec/malformed_spec.lua spec/framer_spec.lua \
-              spec/text_spec.lua spec/receipt_spec.lua spec/session_spec.lua spec/link_spec.lua spec/tls_spec.lua spec/server_spec.lua
+              spec/text_spec.lua spec/receipt_spec.lua spec/session_spec.lua spec/link_spec.lua spec/tls_spec.lua spec/server_spec.lua \
+              spec/client_spec.lua spec/interop_client_spec.lua
 
 .PHONY: all test test-luajit check-asan bench fuzz lint install clean deps demo
 

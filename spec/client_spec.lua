@@ -199,7 +199,7 @@ describe("client:send", function()
             assert.is_true(sim.stats.throttled > 0, "the simulator refused none")
             assert.are.equal(40, sim.stats.submits)
             local order = {}
-            for k = sim.oldest, sim.newest do order[#order + 1] = tonumber(sim.messages[sim.order[k]].destination) end
+            for k = sim.oldest, sim.newest do order[#order + 1] = tonumber(sim:message(sim.order[k]).destination) end
             for i = 1, 40 do assert.are.equal(i, order[i]) end
             c:close()
         end)

@@ -32,6 +32,7 @@ local MAX_TRACKED = 100000 -- messages remembered for matching receipts
 local MAX_QUEUED = 1000    -- events kept for wait() when no handler takes them
 local ESME_RX_T_APPN = 0x64
 local HEADROOM = 0.995
+local FROM_TON_NPI, NFROM = {}, 0 -- source_addr -> { ton, npi } guessed (a bounded memo)
 -- lateness of a wake-up forgiven by the throttle (poll timeouts round up):
 -- with the headroom, still at most N sends in any 1000 ms (smpp_throttle.h)
 local SLACK_MS = 3
@@ -658,11 +659,10 @@ local function start(c, p, deadline, resendable, sent, part)
 end
 
 local function finish(c, recs, deadline)
+    local first = 1 -- recs before it are done: each is looked at once
     await(c, function()
-        for _, r in ipairs(recs) do
-            if not r.done then return false end
-        end
-        return true
+        while recs[first] and recs[first].done do first = first + 1 end
+        return recs[first] == nil
     end, deadline)
     for _, r in ipairs(recs) do
         if not r.done then
@@ -717,23 +717,33 @@ local function build(c, m, fn)
         if type(m.data) ~= "string" then bad(fn, "data must be a string") end
         parts = { { short_message = m.data, esm_class = m.esm_class or 0, data_coding = m.data_coding or 4 } }
     end
-    local list = {}
+    local ton, npi = m.from_ton, m.from_npi
+    if ton == nil or npi == nil then
+        local guess = FROM_TON_NPI[from]
+        if not guess then
+            -- an international number, a short code, or alphanumeric
+            guess = from:match("^%d+$") and { #from > 6 and 1 or 0, 1 } or { from:match("%a") and 5 or 0, 0 }
+            if NFROM < 1000 then FROM_TON_NPI[from], NFROM = guess, NFROM + 1 end
+        end
+        ton, npi = ton or guess[1], npi or guess[2]
+    end
+    local validity = smpp_time(m.validity, "validity", true)
+    local schedule = smpp_time(m.schedule, "schedule", false)
+    local fields = type(m.fields) == "table" and m.fields or nil
     for i, part in ipairs(parts) do
         local p = { command = "submit_sm", source_addr = from, destination_addr = to,
-            source_addr_ton = m.from_ton or (from:match("^%d+$") and #from > 6 and 1 or (from:match("%a") and 5 or 0)),
-            source_addr_npi = m.from_npi or (from:match("^%d+$") and 1 or 0),
-            dest_addr_ton = m.to_ton or 1, dest_addr_npi = m.to_npi or 1,
-            service_type = m.service_type, priority_flag = m.priority,
-            registered_delivery = m.receipt and 1 or 0,
-            validity_period = smpp_time(m.validity, "validity", true),
-            schedule_delivery_time = smpp_time(m.schedule, "schedule", false) }
-        for k, v in pairs(part) do p[k] = v end
-        if type(m.fields) == "table" then
-            for k, v in pairs(m.fields) do p[k] = v end
+            source_addr_ton = ton, source_addr_npi = npi, dest_addr_ton = m.to_ton or 1, dest_addr_npi = m.to_npi or 1,
+            service_type = m.service_type, priority_flag = m.priority, registered_delivery = m.receipt and 1 or 0,
+            validity_period = validity, schedule_delivery_time = schedule,
+            short_message = part.short_message, esm_class = part.esm_class, data_coding = part.data_coding,
+            message_payload = part.message_payload, sar_msg_ref_num = part.sar_msg_ref_num,
+            sar_total_segments = part.sar_total_segments, sar_segment_seqnum = part.sar_segment_seqnum }
+        if fields then
+            for k, v in pairs(fields) do p[k] = v end
         end
-        list[i] = p
+        parts[i] = p -- the parts list becomes the list of PDUs
     end
-    return list
+    return parts
 end
 
 -- Starts every part of a message; returns a job.

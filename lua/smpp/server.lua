@@ -56,7 +56,8 @@ function _M.new(opts)
         faults = check(opts, "faults", "table") or {},
         log = opts.log,
         state = {},      -- per account: binds, throttle window, queue
-        messages = {},   -- message_id -> { state, source, destination, text, account }
+        messages = {},   -- message_id -> destination_addr
+        states = {},     -- message_id -> message_state, when not 2 (DELIVERED)
         order = {},      -- message ids, oldest first, at most MAX_MESSAGES remembered
         oldest = 1, newest = 0,
         max_messages = check(opts, "max_messages", "number") or MAX_MESSAGES,
@@ -165,15 +166,24 @@ end
 
 -- Keeps a message for query_sm, cancel_sm and replace_sm; the oldest are
 -- forgotten beyond MAX_MESSAGES, so a long run does not grow without bound.
-local function remember(self, msg)
+-- What is kept is the destination; the state only once it is not DELIVRD.
+local function remember(self, id, destination)
     local order, newest = self.order, self.newest + 1
-    self.messages[msg.id] = msg
-    order[newest], self.newest = msg.id, newest
+    self.messages[id] = destination
+    order[newest], self.newest = id, newest
     if newest - self.oldest + 1 > self.max_messages then
-        self.messages[order[self.oldest]] = nil
+        local old = order[self.oldest]
+        self.messages[old], self.states[old] = nil, nil
         order[self.oldest] = nil
         self.oldest = self.oldest + 1
     end
+end
+
+--- A message the simulator remembers: { id, state, destination }, or nil.
+function Server:message(id)
+    local destination = self.messages[id]
+    if destination == nil then return nil end
+    return { id = id, state = self.states[id] or 2, destination = destination }
 end
 
 local function new_message_id(self)
@@ -200,6 +210,20 @@ local function answer(link, p, status, fields)
     link.session:respond(resp, loop.now())
     if link.log then
         link.log("-> " .. require("smpp.pdu").tostring(resp))
+    end
+end
+
+-- The answer to an accepted submit, late when the delay fault says so.
+local function answer_submit(self, link, p, id)
+    local fields = p.command == "submit_multi" and { message_id = id, unsuccess_sme = {} } or { message_id = id }
+    if self.faults.delay then -- answer late, in a coroutine of its own
+        loop.spawn(function()
+            loop.sleep(self.faults.delay)
+            answer(link, p, 0, fields)
+            link:flush(loop.now() + 1000)
+        end)
+    else
+        answer(link, p, 0, fields)
     end
 end
 
@@ -238,25 +262,22 @@ local function on_submit(self, link, p)
     end
     self.stats.submits = self.stats.submits + 1
     local id = new_message_id(self)
-    local fields = p.command == "submit_multi" and { message_id = id, unsuccess_sme = {} } or { message_id = id }
-    if self.faults.delay then -- answer late, in a coroutine of its own
-        loop.spawn(function()
-            loop.sleep(self.faults.delay)
-            answer(link, p, 0, fields)
-            link:flush(loop.now() + 1000)
-        end)
+    if p.command ~= "submit_multi" and not self.faults.delay and not link.log then
+        -- the common answer, made in one go
+        link.session:respond({ command = RESP[p.command], sequence_number = p.sequence_number,
+            command_status = 0, message_id = id }, loop.now())
     else
-        answer(link, p, 0, fields)
+        answer_submit(self, link, p, id)
     end
-    local msg = { id = id, state = 2, source = p.source_addr or "", destination = p.destination_addr or "",
-        source_ton = p.source_addr_ton, source_npi = p.source_addr_npi, dest_ton = p.dest_addr_ton,
-        dest_npi = p.dest_addr_npi, submitted = os.time(), account = link.account }
-    remember(self, msg)
+    remember(self, id, p.destination_addr or "")
     local acct = link.account
     local wants_receipt = self.receipts and (p.registered_delivery or 0) % 4 ~= 0
-    if wants_receipt or self.mo_echo then
-        msg.preview = preview(p) -- the text is decoded only when something will show it
+    if not wants_receipt and not self.mo_echo then
+        return -- the common case: nothing more to make
     end
+    local msg = { id = id, source = p.source_addr or "", destination = p.destination_addr or "",
+        source_ton = p.source_addr_ton, source_npi = p.source_addr_npi, dest_ton = p.dest_addr_ton,
+        dest_npi = p.dest_addr_npi, submitted = os.time(), preview = preview(p) }
     if wants_receipt then
         self.stats.receipts = self.stats.receipts + 1
         if self.receipt_delay > 0 then
@@ -299,13 +320,12 @@ local function on_request(self, link, p)
     elseif cmd == "submit_sm" or cmd == "data_sm" or cmd == "submit_multi" then
         on_submit(self, link, p)
     elseif cmd == "query_sm" then
-        local msg = self.messages[p.message_id]
-        if not msg then return answer(link, p, 0x67) end
-        answer(link, p, 0, { message_id = msg.id, final_date = "", message_state = msg.state, error_code = 0 })
+        local id = p.message_id
+        if not self.messages[id] then return answer(link, p, 0x67) end
+        answer(link, p, 0, { message_id = id, final_date = "", message_state = self.states[id] or 2, error_code = 0 })
     elseif cmd == "cancel_sm" or cmd == "replace_sm" then
-        local msg = self.messages[p.message_id]
-        if not msg then return answer(link, p, cmd == "cancel_sm" and 0x11 or 0x13) end
-        if cmd == "cancel_sm" then msg.state = 4 end
+        if not self.messages[p.message_id] then return answer(link, p, cmd == "cancel_sm" and 0x11 or 0x13) end
+        if cmd == "cancel_sm" then self.states[p.message_id] = 4 end
         answer(link, p, 0)
     else
         answer(link, p, 0x03)

@@ -193,6 +193,7 @@ end
 local function resolve(rec, resp, err, code)
     if rec.done then return end
     rec.done, rec.resp, rec.err, rec.code = true, resp, err, code
+    rec.pdu, rec.sent = nil, nil -- what was sent is not needed any more: let it go
 end
 
 ------------------------------------------------------------------------

@@ -223,6 +223,17 @@ local function emit(c, name, ...)
     return true
 end
 
+-- A request whose link went down before its answer: it goes again, once,
+-- on another session when the user asked for that (resend), else it ends.
+local function lost(c, rec, why)
+    if c.opts.resend and rec.resendable and not rec.resent and not c.closing then
+        rec.resent = true
+        c.retry[#c.retry + 1] = rec
+    else
+        resolve(rec, nil, "connection lost before the response: " .. why, "closed")
+    end
+end
+
 -- The session is gone: requests it held end (or go again, once, with
 -- resend), and a reconnect is planned.
 local function session_down(c, s, why)
@@ -234,12 +245,7 @@ local function session_down(c, s, why)
     s.bound, s.engine = false, nil
     for id, rec in pairs(s.pending) do
         s.pending[id] = nil
-        if c.opts.resend and not rec.resent and rec.resendable and not c.closing then
-            rec.resent = true
-            c.retry[#c.retry + 1] = rec
-        else
-            resolve(rec, nil, "connection lost before the response: " .. why, "closed")
-        end
+        lost(c, rec, why)
     end
     if was_bound then
         c.counters.disconnects = c.counters.disconnects + 1
@@ -378,11 +384,8 @@ dispatch = function(c, s, ev)
                 c.counters.timeouts = c.counters.timeouts + 1
                 resolve(rec, nil, format("no response to %s within %g s", ev.command or "the request",
                     c.opts.response_timeout), "timeout")
-            elseif c.opts.resend and rec.resendable and not rec.resent and not c.closing then
-                rec.resent = true
-                c.retry[#c.retry + 1] = rec
             else
-                resolve(rec, nil, "connection lost before the response: " .. (ev.message or "closed"), "closed")
+                lost(c, rec, ev.message or "closed")
             end
         end
     elseif t == "request" then
@@ -517,10 +520,10 @@ end
 -- caused; whether anything came.
 local function pump(c, s)
     if not s.link then return false end
-    local got, lost = s.link:drain()
+    local got, gone = s.link:drain()
     local evs = s.engine:events(now_ms())
-    if lost then
-        s.engine:close(lost)
+    if gone then
+        s.engine:close(gone)
         for _, ev in ipairs(s.engine:events(now_ms())) do evs[#evs + 1] = ev end
     end
     for _, ev in ipairs(evs) do dispatch(c, s, ev) end

@@ -170,6 +170,26 @@ describe("client:send", function()
         end)
     end)
 
+    it("writes validity and schedule as SMPP times, and sends binary data", function()
+        local lines = {}
+        with_sim({ throttle = 0, log = function(l) lines[#lines + 1] = l end }, function(_, port)
+            local c = assert(connect(port))
+            local at = os.time{ year = 2031, month = 2, day = 3, hour = 4, min = 5, sec = 6, isdst = false }
+            at = at + (os.time() - os.time(os.date("!*t"))) -- that wall time read as UTC
+            assert(c:send{ to = "1", text = "timed", validity = 2 * 86400 + 3 * 3600 + 4 * 60 + 5, schedule = at })
+            assert(c:send{ to = "2", text = "raw", validity = "000001000000000R" })
+            assert(c:send{ to = "3", data = "\0\1\2\255" })
+            local _, err = pcall(function() local r = c:send{ to = "4", text = "x", validity = {} } return r end)
+            assert.matches("validity must be a number or an SMPP time string", err)
+            c:close()
+        end)
+        local all = table.concat(lines, "\n")
+        assert.matches('validity_period="000002030405000R"', all)
+        assert.matches('schedule_delivery_time="310203040506000%+"', all)
+        assert.matches('validity_period="000001000000000R"', all)
+        assert.matches('data_coding=4[^\n]*short_message="\\0\\1\\2\\255"', all)
+    end)
+
     it("pipelines send_many through the window, one result per message", function()
         with_sim({ throttle = 0 }, function(sim, port)
             local c = assert(connect(port, { window = 20 }))
@@ -312,6 +332,39 @@ describe("client events", function()
             assert.are.equal(0x0D, code)
             c:close()
         end)
+    end)
+
+    it("goes on over the other session when one link drops", function()
+        with_sim({ throttle = 0, max_binds = 2 }, function(sim, port)
+            local c = assert(connect(port, { sessions = 2, reconnect = false }))
+            local closed = {}
+            c:on("close", function(_, index) closed[#closed + 1] = index end)
+            assert.are.equal(1, sim:drop(1)) -- one of the two links fails
+            c:run(0.4)
+            local list = {}
+            for i = 1, 20 do list[i] = { to = tostring(i), text = "on" } end
+            local ok = 0
+            for _, r in ipairs(c:send_many(list)) do
+                if type(r[1]) == "string" then ok = ok + 1 end
+            end
+            assert.are.equal(20, ok)
+            assert.are.equal(1, #closed)
+            assert.are.equal(1, c:stats().bound)
+            c:close()
+        end)
+    end)
+
+    it("answers a receipt whose handler raised with ESME_RX_T_APPN", function()
+        local lines = {}
+        with_sim({ throttle = 0, log = function(l) lines[#lines + 1] = l end }, function(_, port)
+            local c = assert(connect(port))
+            c:on("receipt", function() error("cannot store it") end)
+            assert(c:send{ to = "1", text = "x", receipt = true })
+            c:run(0.5)
+            c:close()
+        end)
+        local all = table.concat(lines, "\n")
+        assert.matches("<%- deliver_sm_resp[^\n]*ESME_RX_T_APPN", all)
     end)
 
     it("binds a transmitter and receiver pair", function()

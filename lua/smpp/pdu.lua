@@ -75,7 +75,10 @@ local function show(v)
         if #v > 40 then
             v = v:sub(1, 37) .. "..."
         end
-        return format("%q", v):gsub("\\\n", "\\n")
+        -- control characters and octets past ASCII as \ddd: a log line stays text
+        return (format("%q", v):gsub("\\\n", "\\n"):gsub("[\127-\255]", function(ch)
+            return "\\" .. ch:byte()
+        end))
     elseif type(v) == "table" then
         local parts = {}
         for i, e in ipairs(v) do

@@ -381,7 +381,7 @@ function Server:serve(stream, first)
                 closed = true
             end
         end
-        if closed then break end
+        if closed or link.dropping then break end
         if link.receives and link.account then
             flush_queue(self, link) -- responses made room in the window
         end
@@ -452,6 +452,20 @@ function Server:outbind(host, port, system_id, password)
         self:serve(stream, { command = "outbind", system_id = system_id, password = password })
     end)
     return true
+end
+
+--- Drops up to n connections (all when n is nil) at their next turn, as a
+--- network failure would: no unbind. Returns how many.
+function Server:drop(n)
+    local k = 0
+    for link in pairs(self.links) do
+        if n and k >= n then break end
+        if not link.dropping then
+            link.dropping = true
+            k = k + 1
+        end
+    end
+    return k
 end
 
 --- Stops accepting; open sessions end at their next turn.

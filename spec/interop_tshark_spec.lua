@@ -23,18 +23,22 @@ describe("interop: tshark decodes what the client and simulator say", function()
     it("finds every PDU well formed, with our fields", function()
         assert(have_capture(), "tshark and root are needed to capture on loopback (.ci/deps.sh installs tshark)")
         local sim = support.start_sim("--throttle 0 --account test:test")
-        finally(function() support.stop_sim(sim) end)
         local dir = os.tmpname()
+        local pid
+        -- one finally: busted keeps only the last one given
+        finally(function()
+            if pid then os.execute("kill " .. pid .. " 2>/dev/null") end
+            support.stop_sim(sim)
+            os.execute("rm -rf " .. q(dir))
+        end)
         os.remove(dir)
         os.execute("mkdir -p " .. q(dir))
-        finally(function() os.execute("rm -rf " .. q(dir)) end)
         local pcap = dir .. "/smpp.pcap"
         -- capture in the background until told to stop; wait until it listens
         local pidfile = dir .. "/pid"
         os.execute(format("(tshark -i lo -f %s -w %s >%s/tshark.log 2>&1 & echo $! >%s)",
             q("tcp port " .. sim.port), q(pcap), q(dir), q(pidfile)))
-        local pid = assert(io.open(pidfile)):read("l")
-        finally(function() os.execute("kill " .. pid .. " 2>/dev/null") end)
+        pid = assert(io.open(pidfile)):read("l")
         for _ = 1, 100 do
             local f = io.open(dir .. "/tshark.log")
             local log = f and f:read("a") or ""

@@ -34,20 +34,25 @@ describe("interop: tshark decodes what the client and simulator say", function()
         os.remove(dir)
         os.execute("mkdir -p " .. q(dir))
         local pcap = dir .. "/smpp.pcap"
-        -- capture in the background until told to stop; wait until it listens
+        -- capture in the background until told to stop
         local pidfile = dir .. "/pid"
         os.execute(format("(tshark -i lo -f %s -w %s >%s/tshark.log 2>&1 & echo $! >%s)",
             q("tcp port " .. sim.port), q(pcap), q(dir), q(pidfile)))
         pid = assert(io.open(pidfile)):read("l")
+        -- "Capturing on" comes before packets are really seen: knock (a bare
+        -- TCP connection, nothing SMPP) until the capture holds a packet
+        local posix = require "smpp.transport.posix"
+        local seen_any = false
         for _ = 1, 100 do
-            local f = io.open(dir .. "/tshark.log")
-            local log = f and f:read("a") or ""
-            if f then f:close() end
-            if log:match("Capturing on") then break end
+            local knock = posix.connect("127.0.0.1", sim.port)
+            if knock then knock:close() end
+            if run("tshark -r " .. q(pcap) .. " -c 1") ~= "" then
+                seen_any = true
+                break
+            end
             os.execute("sleep 0.1")
         end
-        os.execute("sleep 0.3")
-
+        assert(seen_any, "tshark captured nothing on lo")
         local c = assert(smpp.connect{ port = sim.port, system_id = "test", password = "test" })
         local short = assert(c:send{ from = "12345", to = "447700900123", text = "Hello tshark", receipt = true })
         local long = assert(c:send{ from = "12345", to = "447700900124", text = ("Ünïcødé ✓ "):rep(12) })

@@ -42,24 +42,8 @@ case "$BUILD_DIR" in /*) ;; *) BUILD_DIR=$(pwd)/$BUILD_DIR ;; esac
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
 
-PIDS= TMP=
-cleanup() {
-    for p in $PIDS; do kill "$p" 2>/dev/null; done
-    for p in $PIDS; do wait "$p" 2>/dev/null; done
-    PIDS=
-    [ -n "$TMP" ] && rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-fail() {
-    echo "bench/client_bench.sh: $*" >&2
-    exit 1
-}
-
-[ -f "$BUILD_DIR/smpp/core.so" ] || fail "$BUILD_DIR/smpp/core.so is missing (run make first)"
-command -v "$NODE" >/dev/null 2>&1 || fail "$NODE not found"
-[ -d spec/interop/node_modules/smpp ] || fail "spec/interop/node_modules/smpp is missing"
+BENCH_NAME=bench/client_bench.sh
+. bench/lib.sh
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/client_bench.XXXXXX") || fail "mktemp failed"
 LUA_PATH="$ROOT/lua/?.lua;$ROOT/lua/?/init.lua;;"
 LUA_CPATH="$BUILD_DIR/?.so;;"
@@ -69,22 +53,6 @@ ulimit -n 8192 2>/dev/null || ulimit -n 4096 2>/dev/null || true
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
     -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout "$TMP/key.pem" -out "$TMP/cert.pem" \
     2>/dev/null || fail "openssl could not make a certificate"
-
-port_of() { # file pid [tls]: waits for the listening line, prints the port
-    i=0
-    while [ $i -lt 50 ]; do
-        if [ "${3:-}" = tls ]; then
-            p=$(sed -n 's/.*TLS on port \([0-9][0-9]*\).*/\1/p' "$1")
-        else
-            p=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$1")
-        fi
-        [ -n "$p" ] && { echo "$p"; return 0; }
-        kill -0 "$2" 2>/dev/null || return 1
-        sleep 0.1
-        i=$((i + 1))
-    done
-    return 1
-}
 
 "$LUA_BIN" bin/smpp-sim --port 0 --tls-port 0 --cert "$TMP/cert.pem" --key "$TMP/key.pem" --throttle 0 \
     --account test:test >"$TMP/sim.out" 2>"$TMP/sim.err" &

@@ -35,29 +35,9 @@ case "$BUILD_DIR" in /*) ;; *) BUILD_DIR=$(pwd)/$BUILD_DIR ;; esac
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
 
-SIM_PID= NODE_PID= TMP=
-cleanup() {
-    for p in $SIM_PID $NODE_PID; do
-        kill "$p" 2>/dev/null
-    done
-    for p in $SIM_PID $NODE_PID; do
-        wait "$p" 2>/dev/null
-    done
-    SIM_PID= NODE_PID=
-    [ -n "$TMP" ] && rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-fail() {
-    echo "bench/sim_bench.sh: $*" >&2
-    exit 1
-}
-
-[ -f "$BUILD_DIR/smpp/core.so" ] || fail "$BUILD_DIR/smpp/core.so is missing (run make first)"
+BENCH_NAME=bench/sim_bench.sh
+. bench/lib.sh
 command -v "$LUA_BIN" >/dev/null 2>&1 || fail "$LUA_BIN not found"
-command -v "$NODE" >/dev/null 2>&1 || fail "$NODE not found"
-[ -d spec/interop/node_modules/smpp ] || fail "spec/interop/node_modules/smpp is missing"
 [ -r /proc/self/stat ] || fail "/proc is needed to read CPU times"
 HZ=$(getconf CLK_TCK) || fail "getconf CLK_TCK failed"
 
@@ -65,19 +45,6 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/sim_bench.XXXXXX") || fail "mktemp failed"
 LUA_PATH="$ROOT/lua/?.lua;$ROOT/lua/?/init.lua;;"
 LUA_CPATH="$BUILD_DIR/?.so;;"
 export LUA_PATH LUA_CPATH
-
-# waits for "...listening on 127.0.0.1:PORT" in file $1 and prints PORT
-port_of() {
-    i=0
-    while [ $i -lt 50 ]; do
-        p=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$1")
-        [ -n "$p" ] && { echo "$p"; return 0; }
-        kill -0 "$2" 2>/dev/null || return 1
-        sleep 0.1
-        i=$((i + 1))
-    done
-    return 1
-}
 
 # utime+stime (clock ticks) of process $1, all threads; fields 14 and 15,
 # counted after the ")" closing the command name
@@ -92,8 +59,10 @@ cpu_ticks() {
 "$LUA_BIN" bin/smpp-sim --host 127.0.0.1 --port 0 --throttle 0 --account test:test \
     >"$TMP/sim.out" 2>"$TMP/sim.err" &
 SIM_PID=$!
+PIDS="$SIM_PID"
 "$NODE" spec/interop/smsc.js >"$TMP/node.out" 2>"$TMP/node.err" &
 NODE_PID=$!
+PIDS="$SIM_PID $NODE_PID"
 SIM_PORT=$(port_of "$TMP/sim.out" "$SIM_PID") || { cat "$TMP/sim.err" >&2; fail "bin/smpp-sim did not start"; }
 NODE_PORT=$(port_of "$TMP/node.out" "$NODE_PID") || { cat "$TMP/node.err" >&2; fail "spec/interop/smsc.js did not start"; }
 
@@ -123,7 +92,7 @@ cat "$TMP/runs"
 kill "$SIM_PID" "$NODE_PID"
 wait "$SIM_PID"; SIM_RC=$?
 wait "$NODE_PID"; NODE_RC=$?
-SIM_PID= NODE_PID=
+PIDS=
 [ "$SIM_RC" -eq 0 ] || { cat "$TMP/sim.err" >&2; fail "bin/smpp-sim exited $SIM_RC"; }
 [ "$NODE_RC" -eq 0 ] || { cat "$TMP/node.err" >&2; fail "spec/interop/smsc.js exited $NODE_RC"; }
 TOTAL=$((ROUNDS * COUNT))

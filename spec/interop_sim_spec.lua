@@ -40,13 +40,7 @@ local q, exists, need_node = support.q, support.exists, support.need_node
 -- strings go as their UTF-8.
 local json_encode = support.json_encode
 
-local function slurp(path)
-    local f = io.open(path, "rb")
-    if not f then return "" end
-    local s = f:read("*a")
-    f:close()
-    return s
-end
+local slurp = require("support").slurp
 
 -- esme.js's lines (objects, arrays, strings, numbers); a \u escape beyond
 -- ASCII reads as "?".

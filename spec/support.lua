@@ -86,6 +86,7 @@ local function slurp(path)
     f:close()
     return s
 end
+_M.slurp = slurp
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
 local SIM = here .. "/../bin/smpp-sim"
 

@@ -874,20 +874,22 @@ function Client:request(p, timeout)
     return rec.resp
 end
 
---- A submit_sm with the fields given as they are: its response, or nil, message, status.
-function Client:submit(fields)
-    if type(fields) ~= "table" then bad("submit", "fields must be a table") end
-    local p = { command = "submit_sm" }
+-- A request of command with the fields given as they are.
+local function request_of(self, fn, command, fields)
+    if type(fields) ~= "table" then bad(fn, "fields must be a table") end
+    local p = { command = command }
     for k, v in pairs(fields) do p[k] = v end
     return self:request(p)
 end
 
+--- A submit_sm with the fields given as they are: its response, or nil, message, status.
+function Client:submit(fields)
+    return request_of(self, "submit", "submit_sm", fields)
+end
+
 --- data_sm with the fields given: its response, or nil, message, status.
 function Client:data_sm(fields)
-    if type(fields) ~= "table" then bad("data_sm", "fields must be a table") end
-    local p = { command = "data_sm" }
-    for k, v in pairs(fields) do p[k] = v end
-    return self:request(p)
+    return request_of(self, "data_sm", "data_sm", fields)
 end
 
 --- submit_multi to a list of numbers: { to = { ... }, from, text | short_message, ... }.

@@ -6,12 +6,11 @@
 local core = require "smpp.core"
 local loop = require "smpp.loop"
 local pdu_mod = require "smpp.pdu"
-local posix = require "smpp.transport.posix"
 local receipt_mod = require "smpp.receipt"
 local text = require "smpp.text"
 
 local concat, format, floor, max, min = table.concat, string.format, math.floor, math.max, math.min
-local error, ipairs, pairs, pcall, select = error, ipairs, pairs, pcall, select
+local error, ipairs, pairs, pcall, rawget, select = error, ipairs, pairs, pcall, rawget, select
 local getmetatable, setmetatable, tonumber, tostring, type = getmetatable, setmetatable, tonumber, tostring, type
 local random = math.random
 local corunning = coroutine.running
@@ -184,6 +183,18 @@ local function check_options(opts)
     o.reconnect = rc
     o.log = make_logger(opts)
     o.trace = opts.trace == true
+    local tr = opts.transport
+    if tr == nil then
+        -- inside nginx the sockets are cosockets (the posix ones would block a worker)
+        tr = rawget(_G, "ngx") and ngx.socket and ngx.socket.tcp and "ngx" or "posix"
+    end
+    if tr == "posix" or tr == "ngx" then
+        o.transport = require("smpp.transport." .. tr)
+    elseif type(tr) == "table" and tr.connect and tr.link and tr.wait and tr.cond then
+        o.transport = tr
+    else
+        bad("connect", "transport must be \"posix\", \"ngx\" or a transport module")
+    end
     return o
 end
 
@@ -426,13 +437,14 @@ end
 -- Connects and binds session s; true or nil, message, code.
 local function bind_session(c, s)
     local o = c.opts
-    local stream, err, code = posix.connect(o.host, o.port, { tls = o.tls_config or o.tls, timeout = o.timeout })
+    local stream, err, code = c.T.connect(o.host, o.port, { tls = o.tls_config or o.tls, timeout = o.timeout,
+        server_name = type(o.tls) == "table" and o.tls.server_name or nil })
     if not stream then
         return nil, err, code
     end
     local engine = core.session{ role = "esme", window = o.window, response_timeout = o.response_timeout,
         enquire_link = o.enquire_link, throttle = c.bucket, max_resends = o.max_resends }
-    s.engine, s.link, s.pending = engine, posix.link(stream, engine), {}
+    s.engine, s.link, s.pending = engine, c.T.link(stream, engine), {}
     local rec = { pdu = { command = "bind_" .. s.kind, system_id = o.system_id, password = o.password,
         system_type = o.system_type, interface_version = 0x34, addr_ton = o.addr_ton, addr_npi = o.addr_npi,
         address_range = o.address_range } }
@@ -469,13 +481,13 @@ end
 -- Driving the sockets: one turn of every session.
 
 local function live(c)
-    local socks, events, who = {}, {}, {}
+    local links, who = {}, {}
     for _, s in ipairs(c.sessions) do
         if s.link then
-            socks[#socks + 1], events[#events + 1], who[#who + 1] = s.link.sock, s.link:events(), s
+            links[#links + 1], who[#who + 1] = s.link, s
         end
     end
-    return socks, events, who
+    return links, who
 end
 
 -- A session that may send now, or nil: bound, able to transmit, the least busy.
@@ -538,7 +550,7 @@ end
 -- or wait (at most until deadline) for something to happen.
 local function turn(c, deadline)
     maintain(c)
-    local _, _, who = live(c)
+    local _, who = live(c)
     local wake = deadline
     for _, s in ipairs(who) do
         local d = s.engine:deadline()
@@ -547,28 +559,24 @@ local function turn(c, deadline)
     for _, s in ipairs(c.sessions) do
         if not s.link and s.retry_at and (not wake or s.retry_at < wake) then wake = s.retry_at end
     end
-    -- output first; then wait for any socket (or the time) and read
+    -- output first; then wait for any link (or the time) and read
     for _, s in ipairs(who) do
         if s.link and not s.link:flush(now_ms()) then
             -- a write error: the engine says closed among its events
             for _, ev in ipairs(s.engine:events(now_ms())) do dispatch(c, s, ev) end
         end
     end
-    local socks, events
-    socks, events, who = live(c)
-    -- TLS may hold data it decrypted along with earlier records: take that
-    -- before sleeping (a plain socket's poll tells all there is)
+    local links
+    links, who = live(c)
+    -- a link may hold data already read (TLS records decrypted along with
+    -- earlier ones, a reader that got ahead): take that before sleeping
     local early = false
     for _, s in ipairs(who) do
-        if s.link.sock.tls and pump(c, s) then early = true end
+        if s.link:buffered() and pump(c, s) then early = true end
     end
     if early then return end
-    if #who > 0 then
-        if wake == nil or wake > now_ms() then
-            loop.wait(socks, events, wake)
-        end
-    elseif wake == nil or wake > now_ms() then
-        loop.wait(nil, nil, wake or now_ms() + 1000)
+    if wake == nil or wake > now_ms() then
+        c.T.wait(links, wake or (#links == 0 and now_ms() + 1000 or nil))
     end
     for _, s in ipairs(who) do pump(c, s) end
 end
@@ -791,8 +799,9 @@ end
 ---   logger, log_level, trace }: a bound client, or nil, message, code.
 function _M.connect(opts)
     local o = check_options(opts)
+    local T = o.transport
     if o.tls then
-        local cfg, err, code = posix.tls_config(o.tls == true and {} or o.tls)
+        local cfg, err, code = T.tls_config(o.tls == true and {} or o.tls)
         if not cfg then return nil, err, code end
         o.tls_config = cfg
     end
@@ -802,7 +811,7 @@ function _M.connect(opts)
         -- no limit of our own); the rate leaves 0.5 % headroom for network
         -- jitter, so that N/s sent never reach an SMSC as N + 1 in a second
         bucket = core.throttle{ rate = o.throttle * HEADROOM, slack = SLACK_MS },
-        joiner = text.joiner(), cond = loop.cond(),
+        T = T, joiner = text.joiner(), cond = T.cond(),
         tracked = { n = 0, first = 1, order = {}, by_key = {} },
         counters = { sent = 0, parts = 0, failed = 0, failed_by_status = {}, throttled = 0, receipts = 0,
             messages = 0, delivered = 0, binds = 0, reconnects = 0, disconnects = 0, timeouts = 0 },

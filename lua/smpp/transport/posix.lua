@@ -24,7 +24,7 @@ function _M.connect(host, port, opts)
     while true do
         local done, serr, scode = sock:connect_step()
         if done and opts and opts.tls then
-            local stream, terr, tcode = _M.start_tls(sock, host, opts.tls, deadline)
+            local stream, terr, tcode = _M.start_tls(sock, opts.server_name or host, opts.tls, deadline)
             if not stream then
                 loop.forget(sock)
                 sock:close()
@@ -303,6 +303,28 @@ function Link:close()
     loop.forget(self.sock)
     self.sock:close()
 end
+
+--- Whether the link may hold data already read from the socket, which
+--- poll would not tell of (TLS records decrypted along with earlier ones).
+function Link:buffered()
+    return self.sock.tls ~= nil
+end
+
+--- Waits until one of links has something to read (or room to write what
+--- it holds), or until deadline; with no links, for the time alone.
+function _M.wait(links, deadline)
+    if #links == 0 then
+        return loop.wait(nil, nil, deadline)
+    end
+    local socks, events = {}, {}
+    for i, l in ipairs(links) do
+        socks[i], events[i] = l.sock, l:events()
+    end
+    return loop.wait(socks, events, deadline)
+end
+
+--- A condition coroutines wait on (loop.cond: smpp.loop, cqueues, top level).
+_M.cond = loop.cond
 
 --- Accepts a connection and, when tls is given (server options or a
 --- tls_config), runs the server side of the handshake.

@@ -1,0 +1,225 @@
+-- smpp.transport.ngx: the transport inside nginx (OpenResty, or nginx with
+-- the lua module). The session engine is carried by an ngx.socket.tcp
+-- cosocket, so no call ever blocks a worker: a wait yields to nginx.
+--
+-- Per link, one reader light thread (receiveany of up to 64 KiB, fed to the
+-- engine) and at most one writer at a time (whoever flushes; a flush while
+-- another is writing leaves the bytes to that writer). Waiting is an
+-- ngx.semaphore the readers post. A cosocket belongs to the request or timer
+-- that made it: a client made in an ngx.timer lives in that timer (see
+-- smpp.ngx for sending from any request handler).
+--
+-- TLS: sslhandshake with SNI and verification (on by default) against the
+-- CAs nginx trusts for Lua sockets: lua_ssl_trusted_certificate and
+-- lua_ssl_verify_depth in nginx.conf. tls.server_name names the host to
+-- check when connecting to an address.
+local core = require "smpp.core"
+local semaphore = require "ngx.semaphore"
+
+local ngx = ngx
+local format, floor, max = string.format, math.floor, math.max
+local ipairs, setmetatable, type = ipairs, setmetatable, type
+local now_ms = core.now_ms
+
+local _M = {}
+
+local READ_CHUNK = 65536
+local LONG_WAIT = 60 -- seconds a wait with no deadline sleeps before looking again
+
+local function seconds_until(deadline)
+    if not deadline then return LONG_WAIT end
+    return max(0, (deadline - now_ms()) / 1000)
+end
+
+--- The TLS settings of the tls option (true or a table): verify (default
+--- true) and server_name; the trusted CAs are nginx's. A certificate of our
+--- own (tls.cert) needs a newer lua module than this transport relies on.
+function _M.tls_config(tls)
+    if type(tls) ~= "table" then tls = {} end
+    if tls.cert or tls.key then
+        return nil, "TLS client certificates are not supported inside nginx", "tls"
+    end
+    return { verify = tls.verify ~= false, server_name = tls.server_name, ca = tls.ca }
+end
+
+--- Connects to host:port (names go through nginx's resolver directive),
+--- with TLS when opts.tls is set; opts.timeout seconds (default 10) for the
+--- connect and for each later send. Returns a stream or nil, message, code.
+function _M.connect(host, port, opts)
+    opts = opts or {}
+    local ms = floor((opts.timeout or 10) * 1000)
+    local sock, err = ngx.socket.tcp()
+    if not sock then
+        return nil, "cosocket: " .. tostring(err), "net"
+    end
+    sock:settimeouts(ms, ms, LONG_WAIT * 1000)
+    local ok
+    ok, err = sock:connect(host, port)
+    if not ok then
+        return nil, format("connect to %s:%d: %s", host, port, err), err == "timeout" and "timeout" or "net"
+    end
+    local tls = opts.tls
+    if tls then
+        if type(tls) ~= "table" or tls.verify == nil then
+            local cerr, ccode
+            tls, cerr, ccode = _M.tls_config(tls)
+            if not tls then
+                sock:close()
+                return nil, cerr, ccode
+            end
+        end
+        local name = opts.server_name or tls.server_name or host
+        local session
+        session, err = sock:sslhandshake(nil, name, tls.verify)
+        if not session then
+            sock:close()
+            return nil, format("TLS handshake with %s:%d (%s): %s", host, port, name, err),
+                err == "timeout" and "timeout" or "tls"
+        end
+    end
+    return { sock = sock, tls = tls and true or nil }
+end
+
+local Link = {}
+Link.__index = Link
+
+local function wake(link)
+    local sem = link.notify
+    if sem and sem:count() < 1 then sem:post(1) end
+end
+
+-- The reader light thread: everything that arrives goes into the engine.
+local function reader(link)
+    local sock, session = link.sock, link.session
+    while not link.closed do
+        local data, err = sock:receiveany(READ_CHUNK)
+        if data then
+            session:feed(data, now_ms())
+            link.got = true
+            wake(link)
+        elseif err ~= "timeout" then
+            if not link.closed then
+                link.lost = err == "closed" and "the peer closed the connection" or err
+                wake(link)
+            end
+            return
+        end
+    end
+end
+
+--- A link: session (smpp.core.session) carried over the stream; its reader
+--- starts now, in the light thread or timer that calls this.
+function _M.link(stream, session)
+    local link = setmetatable({ sock = stream.sock, stream = stream, session = session, got = false }, Link)
+    link.reader = ngx.thread.spawn(reader, link)
+    return link
+end
+
+--- Sends what the session has to send. Returns true, or nil, message, code.
+function Link:flush()
+    if self.writing or self.closed then return true end -- the writer in progress takes it
+    local session, sock = self.session, self.sock
+    self.writing = true
+    while true do
+        local out = session:output()
+        if #out == 0 then break end
+        local n, err = sock:send(out)
+        if not n then
+            self.writing = false
+            session:close(err)
+            return nil, "write: " .. err, err == "timeout" and "timeout" or "net"
+        end
+        session:sent(#out)
+    end
+    self.writing = false
+    return true
+end
+
+--- What the reader brought since the last call: whether anything came, and
+--- the reason when the link is gone (told once).
+function Link:drain()
+    local got, lost = self.got, self.lost
+    self.got = false
+    if lost then
+        if self.lost_told then lost = nil end
+        self.lost_told = true
+    end
+    return got, lost
+end
+
+--- Whether the reader has brought something not yet taken.
+function Link:buffered()
+    return self.got or (self.lost ~= nil and not self.lost_told)
+end
+
+--- One turn (see the posix transport): send, wait for data, the session's
+--- next deadline or deadline, and return the session's events.
+function Link:step(deadline)
+    local session = self.session
+    local ok = self:flush(deadline)
+    if ok and not self:buffered() then
+        local wake_at = session:deadline()
+        if deadline and (not wake_at or deadline < wake_at) then wake_at = deadline end
+        _M.wait({ self }, wake_at)
+    end
+    local _, lost = self:drain()
+    local events = session:events(now_ms())
+    if lost then
+        session:close(lost)
+        for _, ev in ipairs(session:events(now_ms())) do events[#events + 1] = ev end
+    end
+    self:flush(deadline)
+    return events
+end
+
+function Link.events()
+    return "r"
+end
+
+function Link:close()
+    if self.closed then return end
+    self.closed = true
+    self.sock:close()
+    wake(self)
+end
+
+--- Waits until a reader of links has brought something, or until deadline
+--- (with no links: sleeps until deadline).
+function _M.wait(links, deadline)
+    if #links == 0 then
+        ngx.sleep(seconds_until(deadline))
+        return "timeout"
+    end
+    for _, l in ipairs(links) do
+        if l:buffered() then return "ready" end
+    end
+    local sem = links[1].notify or semaphore.new(0)
+    for _, l in ipairs(links) do l.notify = sem end
+    local ok = sem:wait(seconds_until(deadline))
+    return ok and "ready" or "timeout"
+end
+
+-- A condition for the light threads of one timer or request.
+local Cond = {}
+Cond.__index = Cond
+
+function _M.cond()
+    return setmetatable({ sem = semaphore.new(0) }, Cond)
+end
+
+function Cond:wait(deadline)
+    local ok = self.sem:wait(seconds_until(deadline))
+    return ok and "ready" or "timeout"
+end
+
+function Cond:signal()
+    local waiting = -self.sem:count()
+    if waiting > 0 then self.sem:post(waiting) end
+end
+
+--- Sleeps for seconds without blocking the worker.
+function _M.sleep(seconds)
+    ngx.sleep(seconds)
+end
+
+return _M

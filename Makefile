@@ -42,7 +42,7 @@ CODEC_SPECS = spec/pdu_spec.lua spec/golden_spec.lua spec/malformed_spec.lua spe
               spec/text_spec.lua spec/receipt_spec.lua spec/session_spec.lua spec/link_spec.lua spec/tls_spec.lua spec/server_spec.lua \
               spec/client_spec.lua spec/interop_client_spec.lua
 
-.PHONY: all test test-luajit check-asan bench fuzz lint install clean deps demo
+.PHONY: all test test-luajit luajit-module check-asan bench fuzz lint install clean deps demo
 
 all: $(BUILD)/smpp/core.so
 
@@ -56,11 +56,15 @@ deps:
 demo: deps all
 	@$(SPEC_ENV) $(LUA_BIN) examples/demo.lua
 
-test: deps all
+# (spec/ngx_spec.lua runs nginx, whose Lua is LuaJIT: it loads build/luajit)
+test: deps all luajit-module
 	sh spec/c/run.sh
 	$(SPEC_ENV) $(BUSTED) --lua=$(LUA_BIN) spec
 	@if command -v luajit >/dev/null 2>&1 && [ -d /usr/include/luajit-2.1 ]; then \
 	    $(MAKE) --no-print-directory test-luajit; fi
+
+luajit-module:
+	@$(MAKE) --no-print-directory LUA=luajit BUILD=build/luajit all
 
 test-luajit:
 	$(MAKE) --no-print-directory LUA=luajit all
@@ -69,7 +73,7 @@ test-luajit:
 run-codec-specs:
 	$(SPEC_ENV) $(BUSTED) --lua=$(LUA_BIN) $(CODEC_SPECS)
 
-check-asan: deps
+check-asan: deps luajit-module
 	$(MAKE) --no-print-directory BUILD=build/asan \
 	    CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" all
 	ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

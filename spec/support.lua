@@ -138,6 +138,7 @@ function _M.start_sim(options)
         local port = line:match("^smpp%-sim: listening on 127%.0%.0%.1:(%d+)")
         if port then
             sim.port = tonumber(port)
+            sim.tls_port = tonumber(line:match("TLS on port (%d+)"))
             break
         end
     end

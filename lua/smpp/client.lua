@@ -186,7 +186,8 @@ local function check_options(opts)
     local tr = opts.transport
     if tr == nil then
         -- inside nginx the sockets are cosockets (the posix ones would block a worker)
-        tr = rawget(_G, "ngx") and ngx.socket and ngx.socket.tcp and "ngx" or "posix"
+        local ngx = rawget(_G, "ngx")
+        tr = ngx and ngx.socket and ngx.socket.tcp and "ngx" or "posix"
     end
     if tr == "posix" or tr == "ngx" then
         o.transport = require("smpp.transport." .. tr)
@@ -1075,4 +1076,5 @@ end
 _M.connect = public(_M.connect)
 
 _M.Client = Client
+_M.id_keys = id_keys -- the forms a message id may come back in (smpp.ngx matches receipts with them)
 return _M

@@ -63,7 +63,7 @@ function _M.new(opts)
         max_messages = check(opts, "max_messages", "number") or MAX_MESSAGES,
         next_id = 0,
         links = {},
-        stats = { connections = 0, binds = 0, refused_binds = 0, submits = 0, throttled = 0,
+        stats = { connections = 0, binds = 0, peak_binds = 0, refused_binds = 0, submits = 0, throttled = 0,
             receipts = 0, mos = 0, idle_drops = 0, dropped = 0 },
         running = false,
     }, Server)
@@ -312,6 +312,7 @@ local function on_request(self, link, p)
             return answer(link, p, 0x0D)
         end
         st.binds = st.binds + 1
+        if st.binds > self.stats.peak_binds then self.stats.peak_binds = st.binds end
         link.account = p.system_id
         link.receives = BIND_TYPES[cmd] ~= "tx"
         self.stats.binds = self.stats.binds + 1

@@ -1,0 +1,428 @@
+-- smpp.ngx: one SMPP account shared by every nginx worker.
+--
+-- A bind lives in a long-running ngx.timer (started by start() in
+-- init_worker_by_lua*) in whichever worker holds one of the account's bind
+-- slots: a slot is a lease in a lua_shared_dict (add with a TTL, renewed
+-- while the bind lives, given back after the unbind), so however many
+-- workers nginx runs, and through reloads, the SMSC never sees more than
+-- `sessions` binds. Request handlers in any worker call send(): the message
+-- goes onto a shared-dict list, a slot holder takes it, submits it and
+-- leaves the result under the request's number, where send() finds it.
+-- The account's rate is one token bucket (GCRA) in the same dict, taken
+-- by every slot holder, so the throttle holds across workers too.
+-- Receipts and MOs go to the handler modules named in start().
+--
+--   http { lua_shared_dict smpp 10m; lua_ssl_trusted_certificate ca.pem;
+--          init_worker_by_lua_block { require("smpp.ngx").start{ shm = "smpp", ... } } }
+--   location /sms { content_by_lua_block {
+--       local ids, err, code = require("smpp.ngx").send{ to = ..., text = ... } } }
+local core = require "smpp.core"
+local smpp = require "smpp"
+local id_keys = require("smpp.client").id_keys
+
+local ngx = ngx
+local concat, format, min = table.concat, string.format, math.min
+local error, ipairs, pairs, pcall, require, tonumber, tostring, type =
+    error, ipairs, pairs, pcall, require, tonumber, tostring, type
+local byte, find, sub = string.byte, string.find, string.sub
+local now_ms = core.now_ms
+
+local _M = {}
+
+local HEADROOM = 0.995   -- as the client's own throttle: N/s sent never arrive as N + 1 in a second
+local RESULT_TTL = 120   -- seconds a result waits to be read
+local LOCK_TTL = 0.05    -- seconds: a crashed holder of the bucket lock cannot stall the others
+local TAKEN_GRACE = 120 -- seconds a taken message is waited for past the caller's timeout
+local IDLE_MAX = 0.02    -- seconds a sender waits, at most, before looking at the queue again
+
+local cfg -- this worker's start() options
+
+------------------------------------------------------------------------
+-- Values through the shared dict: flat encoding of strings, numbers,
+-- booleans and tables of them (messages, results, receipts).
+
+local function encode(v, out)
+    local t = type(v)
+    if t == "string" then
+        out[#out + 1] = "s" .. #v .. ":"
+        out[#out + 1] = v
+    elseif t == "number" then
+        out[#out + 1] = format("n%.17g;", v)
+    elseif t == "boolean" then
+        out[#out + 1] = v and "T" or "F"
+    elseif t == "table" then
+        local n = 0
+        for _ in pairs(v) do n = n + 1 end
+        out[#out + 1] = "{" .. n .. ":"
+        for k, x in pairs(v) do
+            local kt, xt = type(k), type(x)
+            if (kt == "string" or kt == "number")
+                and (xt == "string" or xt == "number" or xt == "boolean" or xt == "table") then
+                encode(k, out)
+                encode(x, out)
+            else
+                encode(tostring(k), out)
+                encode(tostring(x), out)
+            end
+        end
+    else
+        encode(tostring(v), out)
+    end
+    return out
+end
+
+local function decode(s, i)
+    local tag = byte(s, i)
+    if tag == 115 then -- s
+        local colon = find(s, ":", i, true)
+        local n = tonumber(sub(s, i + 1, colon - 1))
+        return sub(s, colon + 1, colon + n), colon + n + 1
+    elseif tag == 110 then -- n
+        local semi = find(s, ";", i, true)
+        return tonumber(sub(s, i + 1, semi - 1)), semi + 1
+    elseif tag == 84 then -- T
+        return true, i + 1
+    elseif tag == 70 then -- F
+        return false, i + 1
+    elseif tag == 123 then -- {
+        local colon = find(s, ":", i, true)
+        local n = tonumber(sub(s, i + 1, colon - 1))
+        local t, k, v = {}, nil, nil -- luacheck: ignore (assigned in the loop)
+        i = colon + 1
+        for _ = 1, n do
+            k, i = decode(s, i)
+            v, i = decode(s, i)
+            t[k] = v
+        end
+        return t, i
+    end
+    error("smpp.ngx: damaged value in the shared dict")
+end
+
+_M.encode = function(v) return concat(encode(v, {})) end
+_M.decode = function(s) return (decode(s, 1)) end
+
+------------------------------------------------------------------------
+-- The account's throttle: GCRA in the shared dict, under a short lock.
+
+local function locked(shm, key, fn)
+    local lock = key .. "lock"
+    local pause = 0.001
+    while not shm:add(lock, true, LOCK_TTL) do
+        ngx.sleep(pause)
+        pause = min(pause * 2, 0.01)
+    end
+    local ok, a, b = pcall(fn)
+    shm:delete(lock)
+    if not ok then error(a, 0) end
+    return a, b
+end
+
+-- Waits until n submits may go at the account's rate (n: parts of one message).
+local function take_tokens(c, n)
+    if c.rate <= 0 then return end
+    local shm, key = c.dict, c.prefix .. "tat"
+    local interval = 1000 / (c.rate * HEADROOM)
+    while true do
+        local wait = locked(shm, c.prefix, function()
+            local now = now_ms()
+            local tat = shm:get(key) or now
+            if tat > now then return tat - now end
+            shm:set(key, now + n * interval)
+            return 0
+        end)
+        if wait <= 0 then return end
+        ngx.sleep(wait / 1000)
+    end
+end
+
+------------------------------------------------------------------------
+-- Bind slots: leases in the shared dict.
+
+local function slot_key(c, k) return c.prefix .. "slot:" .. k end
+
+local function acquire(c, k, me)
+    local key = slot_key(c, k)
+    if c.dict:add(key, me, c.lease) then return true end
+    return c.dict:get(key) == me
+end
+
+local function renew(c, k, me)
+    local key = slot_key(c, k)
+    if c.dict:get(key) ~= me then return false end
+    c.dict:set(key, me, c.lease)
+    return true
+end
+
+local function release(c, k, me)
+    local key = slot_key(c, k)
+    if c.dict:get(key) == me then c.dict:delete(key) end
+end
+
+------------------------------------------------------------------------
+-- The slot holder: one bind, senders taking the queue, handlers.
+
+local function handler(spec)
+    if spec == nil then return nil end
+    if type(spec) == "function" then return spec end
+    local mod = require(spec)
+    if type(mod) == "table" and type(mod.handle) == "function" then return mod.handle end
+    if type(mod) == "function" then return mod end
+    error(format("smpp.ngx: module %s has no handle(event) function", spec))
+end
+
+local function log(level, ...)
+    ngx.log(level, "smpp.ngx: ", ...)
+end
+
+local function stopping(c, state)
+    return state.stop or ngx.worker.exiting() or c.stopped
+end
+
+-- Submits one queued message and leaves its result for send().
+local function submit(c, client, job)
+    local nl = find(job, "\n", 1, true)
+    local id, payload = sub(job, 1, nl - 1), sub(job, nl + 1)
+    local shm = c.dict
+    -- the claim: either this bind takes the message or its sender has given
+    -- up on it (an atomic add each: exactly one of them wins)
+    if not shm:add(c.prefix .. "c:" .. id, "taken", RESULT_TTL) then return end
+    local ok, m = pcall(decode, payload, 1)
+    local result
+    if not ok then
+        result = { false, "message damaged in the queue", "queue" }
+    else
+        local parts = 1
+        if type(m.text) == "string" then
+            local cok, info = pcall(smpp.text.count, m.text, { encoding = m.encoding or "auto",
+                charset = c.options.charset, concat = m.concat })
+            if cok and info then parts = info.parts end
+        end
+        take_tokens(c, parts)
+        local sok, ids, err, code = pcall(client.send, client, m)
+        if not sok then
+            result = { false, tostring(ids), "argument" }
+        elseif ids then
+            result = { true, ids }
+            shm:incr(c.prefix .. "n:sent", 1, 0)
+            if m.receipt then
+                -- the receipt may come on another bind, in another worker
+                local sent = _M.encode({ ids = ids, to = m.to, from = m.from, ref = m.ref, submitted = ngx.time() })
+                for _, mid in ipairs(ids) do
+                    shm:set(c.prefix .. "m:" .. id_keys(mid)[1], sent, c.receipt_ttl)
+                end
+            end
+        else
+            result = { false, err, code }
+            shm:incr(c.prefix .. "n:failed", 1, 0)
+        end
+    end
+    shm:set(c.prefix .. "r:" .. id, _M.encode(result), RESULT_TTL)
+end
+
+-- A sender light thread: takes messages off the queue while the bind is up.
+local function sender(c, client, state)
+    local shm, q = c.dict, c.prefix .. "q"
+    local pause = 0.001
+    while not stopping(c, state) do
+        local job = state.bound and shm:lpop(q)
+        if job then
+            pause = 0.001
+            submit(c, client, job)
+        else
+            ngx.sleep(pause)
+            pause = min(pause * 2, IDLE_MAX)
+        end
+    end
+end
+
+-- Holds slot k: binds, sends, renews the lease; returns when the worker
+-- exits, the lease is lost or the bind fails.
+local function hold(c, k, me)
+    local opts = {}
+    for key, v in pairs(c.options) do opts[key] = v end
+    opts.sessions, opts.transport = 1, "ngx"
+    local client, err, code = smpp.connect(opts)
+    if not client then
+        log(ngx.WARN, format("slot %d: bind failed: %s (%s)", k, tostring(err), tostring(code)))
+        return false
+    end
+    log(ngx.INFO, format("slot %d: bound in worker %d", k, ngx.worker.pid()))
+    local shm = c.dict
+    local on_receipt, on_message = c.on_receipt, c.on_message
+    client:on("receipt", function(r)
+        shm:incr(c.prefix .. "n:receipts", 1, 0)
+        if r.id then
+            for _, key in ipairs(id_keys(r.id)) do
+                local sent = shm:get(c.prefix .. "m:" .. key)
+                if sent then
+                    r.message = r.message or decode(sent, 1)
+                    shm:delete(c.prefix .. "m:" .. key)
+                    break
+                end
+            end
+        end
+        if on_receipt then on_receipt(r) end
+    end)
+    client:on("message", function(m)
+        shm:incr(c.prefix .. "n:messages", 1, 0)
+        if on_message then on_message(m) end
+    end)
+    local state = { bound = true }
+    local threads = {}
+    for i = 1, c.concurrency do
+        threads[i] = ngx.thread.spawn(sender, c, client, state)
+    end
+    local renew_at = now_ms() + c.lease * 1000 / 3
+    while not stopping(c, state) do
+        client:run(0.05)
+        state.bound = client:stats().bound > 0
+        if now_ms() >= renew_at then
+            if not renew(c, k, me) then
+                log(ngx.WARN, format("slot %d: lease lost, unbinding", k))
+                break
+            end
+            renew_at = now_ms() + c.lease * 1000 / 3
+        end
+    end
+    state.stop = true
+    for _, t in ipairs(threads) do ngx.thread.wait(t) end
+    client:close(c.close_timeout)
+    log(ngx.INFO, format("slot %d: unbound in worker %d", k, ngx.worker.pid()))
+    return true
+end
+
+-- The timer of slot k in this worker: waits for the slot, holds it, and
+-- gives it back, until the worker exits.
+local function slot_loop(premature, c, k)
+    if premature then return end
+    local me = format("%d", ngx.worker.pid())
+    local backoff = c.poll
+    while not ngx.worker.exiting() and not c.stopped do
+        if acquire(c, k, me) then
+            local ok, bound = pcall(hold, c, k, me)
+            if not ok then log(ngx.ERR, format("slot %d: %s", k, tostring(bound))) end
+            release(c, k, me)
+            if ok and bound then
+                backoff = c.poll
+            else
+                backoff = min(backoff * 2, c.max_backoff)
+            end
+            ngx.sleep(backoff * (0.5 + math.random()))
+        else
+            ngx.sleep(c.poll)
+        end
+    end
+end
+
+------------------------------------------------------------------------
+-- The public face
+
+local function bad(fn, msg) error(format("smpp.ngx.%s: %s", fn, msg), 3) end
+
+--- start{ shm, sessions = 1, throttle = 10, lease = 10, concurrency = 10,
+---   on_receipt, on_message (module names with handle(event), or functions),
+---   receipt_ttl = 86400 (seconds what was sent is kept for its receipt),
+---   and any smpp.connect option (host, port, tls, system_id, password,
+---   bind, window, ...) }: call in init_worker_by_lua* of every worker.
+function _M.start(opts)
+    if type(opts) ~= "table" then bad("start", "options must be a table") end
+    if type(opts.shm) ~= "string" then bad("start", "shm must name a lua_shared_dict") end
+    local dict = ngx.shared[opts.shm]
+    if not dict then bad("start", format("no lua_shared_dict %q in nginx.conf", opts.shm)) end
+    if type(opts.system_id) ~= "string" or opts.system_id == "" then bad("start", "system_id is required") end
+    local sessions = opts.sessions or 1
+    if type(sessions) ~= "number" or sessions < 1 or sessions % 1 ~= 0 then
+        bad("start", "sessions must be a positive integer")
+    end
+    local rate = opts.throttle or 10
+    if type(rate) ~= "number" or rate < 0 then bad("start", "throttle must be a number >= 0") end
+    local options = {}
+    for k, v in pairs(opts) do options[k] = v end
+    for _, k in ipairs({ "shm", "sessions", "lease", "concurrency", "on_receipt", "on_message", "poll",
+        "close_timeout", "key", "receipt_ttl" }) do
+        options[k] = nil
+    end
+    -- the account's rate is the shared bucket's; each bind keeps the same
+    -- rate as its own upper bound (and for its back-off after 0x58)
+    options.throttle = rate
+    local c = {
+        dict = dict, options = options, sessions = sessions, rate = rate,
+        prefix = (opts.key or ("smpp:" .. opts.system_id:gsub("-", ""))) .. ":",
+        lease = opts.lease or 10, concurrency = opts.concurrency or 10, poll = opts.poll or 0.1,
+        max_backoff = 10, close_timeout = opts.close_timeout or 5, receipt_ttl = opts.receipt_ttl or 86400,
+        on_receipt = handler(opts.on_receipt), on_message = handler(opts.on_message),
+    }
+    cfg = c
+    if ngx.get_phase() == "init_worker" or ngx.get_phase() == "timer" or ngx.get_phase() == "content" then
+        for k = 1, sessions do
+            local ok, err = ngx.timer.at(0, slot_loop, c, k)
+            if not ok then return nil, "smpp.ngx.start: " .. tostring(err) end
+        end
+    end
+    return true
+end
+
+--- Stops this worker's binds (they unbind and give their slots back).
+function _M.stop()
+    if cfg then cfg.stopped = true end
+end
+
+--- send{ to, from, text | data, receipt, ref, ..., timeout = 10 } from any
+--- request handler: the message ids, or nil, message, code. "timeout" means
+--- no bind took the message in time, and then none will: a message taken
+--- by a bind is always waited for to the end (its response or failure).
+function _M.send(m)
+    local c = cfg
+    if not c then bad("send", "smpp.ngx.start was not called in this worker") end
+    if type(m) ~= "table" then bad("send", "the message must be a table") end
+    if type(m.to) ~= "string" or m.to == "" then bad("send", "to must be a non-empty string") end
+    if (m.text == nil) == (m.data == nil) then bad("send", "give text or data (one of them)") end
+    local timeout = m.timeout or 10
+    if type(timeout) ~= "number" or timeout <= 0 then bad("send", "timeout must be a positive number") end
+    local shm, prefix = c.dict, c.prefix
+    local id = shm:incr(prefix .. "seq", 1, 0)
+    local job = id .. "\n" .. _M.encode(m)
+    local ok, err = shm:rpush(prefix .. "q", job)
+    if not ok then return nil, "smpp.ngx: cannot queue the message: " .. tostring(err), "queue" end
+    local key = prefix .. "r:" .. id
+    local deadline = now_ms() + timeout * 1000
+    local pause = 0.001
+    while true do
+        local r = shm:get(key)
+        if r then
+            shm:delete(key)
+            shm:delete(prefix .. "c:" .. id)
+            r = decode(r, 1)
+            if r[1] then return r[2] end
+            return nil, r[2], r[3]
+        end
+        if now_ms() >= deadline + TAKEN_GRACE * 1000 then -- taken by a worker that died since
+            return nil, "smpp.ngx: the bind that took the message went away; its fate is unknown", "unknown"
+        end
+        if now_ms() >= deadline and shm:add(prefix .. "c:" .. id, "given up", RESULT_TTL) then
+            return nil, format("smpp.ngx: no bind took the message within %g s", timeout), "timeout"
+        end
+        -- (past the deadline with the message taken: its result comes soon)
+        ngx.sleep(pause)
+        pause = min(pause * 2, IDLE_MAX)
+    end
+end
+
+--- Counters of the account across workers: queued, sent, failed, receipts,
+--- messages, and slots: per slot the pid of the worker holding it, or false.
+function _M.stats()
+    local c = cfg
+    if not c then bad("stats", "smpp.ngx.start was not called in this worker") end
+    local shm, p = c.dict, c.prefix
+    local out = { queued = shm:llen(p .. "q"), slots = {} }
+    for _, k in ipairs({ "sent", "failed", "receipts", "messages" }) do
+        out[k] = shm:get(p .. "n:" .. k) or 0
+    end
+    for k = 1, c.sessions do
+        out.slots[k] = tonumber(shm:get(slot_key(c, k)) or "") or false
+    end
+    return out
+end
+
+return _M

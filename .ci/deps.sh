@@ -1,9 +1,11 @@
 #!/bin/sh
 # Installs the Debian packages the build and tests need, when run as root;
 # otherwise prints the apt-get line to run.
-PKGS="build-essential clang lua5.4 liblua5.4-dev luajit libluajit-5.1-dev lua-busted \
+PKGS="build-essential clang lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev lua-busted \
 libssl-dev pkg-config luarocks lua-check libsmpp34-dev tshark lua-cqueues openssl \
 nginx libnginx-mod-http-lua"
+# LuaJIT is OpenResty's branch (luajit2): nginx's lua module needs it, and it
+# replaces Debian's luajit, with which it cannot be installed side by side.
 # node and npm may come from elsewhere than Debian (the machine image has them):
 # Debian's packages only when there is no node at all.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"

@@ -31,6 +31,8 @@ build = {
         ["smpp.server"] = "lua/smpp/server.lua",
         ["smpp.client"] = "lua/smpp/client.lua",
         ["smpp.transport.posix"] = "lua/smpp/transport/posix.lua",
+        ["smpp.transport.ngx"] = "lua/smpp/transport/ngx.lua",
+        ["smpp.ngx"] = "lua/smpp/ngx.lua",
         ["smpp.core"] = {
             sources = {
                 "csrc/smpp_buf.c", "csrc/smpp_defs.c", "csrc/smpp_pdu.c",

@@ -169,5 +169,129 @@ function _M.stop_sim(sim)
     return status, counts
 end
 
+-- ---- nginx (examples/openresty) and HTTP -----------------------------------
+
+-- smpp/core.so for LuaJIT, which nginx's lua module runs (make test builds it)
+local luajit_build = os.getenv("SMPP_LUAJIT_BUILD") or (here .. "/../build/luajit")
+local NGINX = os.getenv("NGINX") or "/usr/sbin/nginx"
+
+--- Polls until fn() returns a true value (returned) or seconds pass.
+function _M.eventually(seconds, fn)
+    local loop = require "smpp.loop"
+    local deadline = loop.now() + seconds * 1000
+    while true do
+        local v = fn()
+        if v or loop.now() > deadline then return v end
+        loop.sleep(0.05)
+    end
+end
+
+--- A port nothing listens on now.
+function _M.free_port()
+    local l = assert(require("smpp.core").tcp_listen("127.0.0.1", 0))
+    local port = l:port()
+    l:close()
+    return port
+end
+
+--- One HTTP/1.0 exchange with 127.0.0.1:port over smpp.core sockets (it
+--- yields inside smpp.spawn): status, body; or nil, message.
+function _M.http(port, method, path, body, seconds)
+    local core, loop = require "smpp.core", require "smpp.loop"
+    local sock, err = core.tcp_connect("127.0.0.1", port)
+    if not sock then return nil, err end
+    local deadline = loop.now() + (seconds or 30) * 1000
+    local function give_up(why)
+        sock:close()
+        return nil, why
+    end
+    while true do
+        local done, cerr = sock:connect_step()
+        if done then break end
+        if done == nil then return give_up(cerr) end
+        if loop.wait(sock, "w", deadline) == "timeout" then return give_up("connect timed out") end
+    end
+    local req = format("%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\n", method, path)
+    if body then
+        req = req .. format("Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n", #body)
+    end
+    req = req .. "\r\n" .. (body or "")
+    local from = 1
+    while from <= #req do
+        local n, werr = sock:write(req, from)
+        if not n then return give_up(werr) end
+        from = from + n
+        if n == 0 and loop.wait(sock, "w", deadline) == "timeout" then return give_up("write timed out") end
+    end
+    local chunks = {}
+    while true do
+        local data, rerr = sock:read()
+        if data then
+            chunks[#chunks + 1] = data
+        elseif data == nil then
+            if rerr ~= "closed" then return give_up(rerr) end
+            break
+        elseif loop.wait(sock, "r", deadline) == "timeout" then
+            return give_up("read timed out")
+        end
+    end
+    sock:close()
+    local resp = concat(chunks)
+    return tonumber(resp:match("^HTTP/1%.%d (%d+)")), resp:match("\r\n\r\n(.*)$") or ""
+end
+
+--- nginx running examples/openresty/nginx.conf with the @...@ values of
+--- vars (edit(conf) may change the text further); { prefix, port, pid }.
+function _M.start_nginx(vars, edit)
+    local prefix = os.tmpname()
+    os.remove(prefix)
+    assert(os.execute("mkdir -p " .. q(prefix .. "/body")))
+    local conf = slurp(here .. "/../examples/openresty/nginx.conf")
+    local root = here .. "/.."
+    vars.PREFIX = prefix
+    vars.HTTP_PORT = vars.HTTP_PORT or _M.free_port()
+    vars.LUA_PATH = format("%s/lua/?.lua;%s/lua/?/init.lua;%s/examples/openresty/?.lua;;", root, root, root)
+    vars.LUA_CPATH = luajit_build .. "/?.so;;"
+    conf = conf:gsub("@([%u_]+)@", function(k) return tostring(assert(vars[k], "no value for @" .. k .. "@")) end)
+    if edit then conf = edit(conf) end
+    local f = assert(io.open(prefix .. "/nginx.conf", "w"))
+    f:write(conf)
+    f:close()
+    local id = io.popen("id -u")
+    local as_root = id:read("*l") == "0"
+    id:close()
+    -- as root, the workers would run as nobody: they stay root to read the
+    -- checkout; make check-asan's preloaded sanitizer runtime is not for nginx
+    local cmd = format("env -u LD_PRELOAD %s -p %s -c %s %s 2>&1", NGINX, q(prefix), q(prefix .. "/nginx.conf"),
+        as_root and "-g 'user root;'" or "")
+    local p = io.popen(cmd)
+    local out = p:read("*a")
+    local ok = p:close()
+    assert(ok, "nginx did not start: " .. out .. slurp(prefix .. "/error.log"))
+    local pid = _M.eventually(5, function() return tonumber(slurp(prefix .. "/nginx.pid"):match("%d+")) end)
+    assert(pid, "nginx wrote no pid: " .. slurp(prefix .. "/error.log"))
+    return { prefix = prefix, port = vars.HTTP_PORT, pid = pid }
+end
+
+--- Stops nginx gracefully (QUIT), killing it after 15 s.
+function _M.stop_nginx(ngx)
+    if not ngx or ngx.stopped then return end
+    ngx.stopped = true
+    os.execute("kill -QUIT " .. ngx.pid .. " 2>/dev/null")
+    local gone = _M.eventually(15, function() return os.execute("kill -0 " .. ngx.pid .. " 2>/dev/null") ~= true end)
+    if not gone then os.execute("kill -KILL " .. ngx.pid .. " 2>/dev/null") end
+end
+
+--- GET /stats of examples/openresty: its numbers, and slots (worker pids).
+function _M.nginx_stats(port)
+    local status, body = _M.http(port, "GET", "/stats")
+    if status ~= 200 then return nil, body end
+    local s = {}
+    for k, v in body:gmatch('"([%w_]+)":(%d+)') do s[k] = tonumber(v) end
+    s.slots = {}
+    for pid in (body:match('"slots":%[(.-)%]') or ""):gmatch("[^,]+") do s.slots[#s.slots + 1] = tonumber(pid) end
+    return s
+end
+
 
 return _M

@@ -81,7 +81,7 @@ check-asan: deps luajit-module
 	LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;" \
 	LUA_CPATH="$(CURDIR)/build/asan/?.so;;" $(BUSTED) --lua=$(LUA_BIN) spec
 
-bench: deps all
+bench: deps all luajit-module
 	@sh bench/run.sh "$(BUILD)" "$(LUA_BIN)"
 
 fuzz: deps

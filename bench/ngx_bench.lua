@@ -34,7 +34,7 @@ end
 
 if not support.eventually(15, function()
     local s = support.nginx_stats(nginx.port)
-    return s and #s.slots == 2
+    return s and s.bound == 2
 end) then
     os.exit(finish(1, "the binds did not come up"))
 end
@@ -49,7 +49,9 @@ local function load(method, path, body_of)
                 local i = next_i
                 next_i = next_i + 1
                 local status, body = support.http(nginx.port, method, path, body_of and body_of(i), 30)
-                if status ~= 200 then failure = ("%s %s #%d: %s %s"):format(method, path, i, tostring(status), body) end
+                if status ~= 200 then
+                    failure = ("%s %s #%d: %s %s"):format(method, path, i, tostring(status), body)
+                end
             end
         end)
     end

@@ -48,7 +48,7 @@ describe("smpp.ngx in nginx (2 workers, TLS to the simulator)", function()
         -- both slots bound before the traffic starts
         local st = eventually(15, function()
             local s = get_stats(nginx.port)
-            return s and #s.slots == 2 and s.slots[1] and s.slots[2] and s
+            return s and s.bound == 2 and s
         end)
         assert.is_truthy(st, "the binds did not come up: " .. error_log(nginx))
 
@@ -132,7 +132,7 @@ describe("smpp.ngx in nginx (2 workers, TLS to the simulator)", function()
             function(conf) return (conf:gsub('bind = "transceiver",', '%0 enquire_link = 0.3,')) end)
         local before = eventually(15, function()
             local s = get_stats(nginx.port)
-            return s and #s.slots == 2 and s
+            return s and s.bound == 2 and s
         end)
         assert.is_truthy(before, error_log(nginx))
         loop.sleep(3) -- three idle timeouts of the SMSC, with nothing to send
@@ -150,6 +150,39 @@ describe("smpp.ngx in nginx (2 workers, TLS to the simulator)", function()
         assert.are.equal(0, counts.idle_drops)
         assert.are.equal(2, counts.binds)
         assert.are.equal(1, counts.mos)
+    end)
+
+    it("gives the slot of a worker that died to another after the lease", function()
+        finally(function()
+            stop_nginx(nginx)
+            support.stop_sim(sim)
+        end)
+        nginx = start_nginx({ CA = certs .. "/ca.pem", SMSC_HOST = "127.0.0.1", SMSC_PORT = sim.tls_port,
+            SMSC_NAME = "localhost", SYSTEM_ID = "test", PASSWORD = "test", THROTTLE = RATE },
+            function(conf) return (conf:gsub('sessions = 2,', 'sessions = 1, lease = 2,')) end)
+        local before = eventually(15, function()
+            local s = get_stats(nginx.port)
+            return s and s.bound == 1 and s
+        end)
+        assert.is_truthy(before, error_log(nginx))
+        local victim = before.slots[1]
+        os.execute("kill -KILL " .. victim)
+        local t0 = loop.now()
+        local after = eventually(10, function()
+            local s = get_stats(nginx.port)
+            return s and s.bound == 1 and s.slots[1] ~= victim and s
+        end)
+        local took = (loop.now() - t0) / 1000
+        assert.is_truthy(after, "nobody took the slot: " .. error_log(nginx))
+        assert.is_true(alive(after.slots[1]))
+        assert.is_true(took < 2 + 1.5, "the slot came back after " .. took .. " s") -- lease, plus a poll
+        local status, body = http(nginx.port, "POST", "/sms", "to=4915100002&text=after+the+crash", 30)
+        assert.are.equal(200, status, body)
+        stop_nginx(nginx)
+        local _, counts = support.stop_sim(sim)
+        assert.are.equal(1, counts.submits)
+        assert.are.equal(1, counts.peak_binds)
+        assert.are.equal(2, counts.binds, error_log(nginx))
     end)
 
     it("refuses an SMSC whose certificate does not name the host", function()

@@ -40,8 +40,8 @@ function _M.stats()
     local slots = {}
     for k, pid in ipairs(s.slots) do slots[k] = pid and tostring(pid) or "null" end
     reply(200, string.format('{"queued":%d,"sent":%d,"failed":%d,"receipts":%d,"messages":%d,'
-        .. '"receipt_refs":%d,"slots":[%s]}', s.queued, s.sent, s.failed, s.receipts, s.messages,
-        ngx.shared.smpp_receipts:get("refs") or 0, table.concat(slots, ",")))
+        .. '"receipt_refs":%d,"bound":%d,"slots":[%s]}', s.queued, s.sent, s.failed, s.receipts, s.messages,
+        ngx.shared.smpp_receipts:get("refs") or 0, s.bound, table.concat(slots, ",")))
 end
 
 --- GET /receipts?ref=R -> {"ref": R, "stat": "DELIVRD"}

@@ -249,6 +249,8 @@ local function hold(c, k, me)
     end
     log(ngx.INFO, format("slot %d: bound in worker %d", k, ngx.worker.pid()))
     local shm = c.dict
+    local bound_key = c.prefix .. "bound:" .. k
+    shm:set(bound_key, me, c.lease)
     local on_receipt, on_message = c.on_receipt, c.on_message
     client:on("receipt", function(r)
         shm:incr(c.prefix .. "n:receipts", 1, 0)
@@ -282,12 +284,14 @@ local function hold(c, k, me)
                 log(ngx.WARN, format("slot %d: lease lost, unbinding", k))
                 break
             end
+            if state.bound then shm:set(bound_key, me, c.lease) else shm:delete(bound_key) end
             renew_at = now_ms() + c.lease * 1000 / 3
         end
     end
     state.stop = true
     for _, t in ipairs(threads) do ngx.thread.wait(t) end
     client:close(c.close_timeout)
+    shm:delete(bound_key)
     log(ngx.INFO, format("slot %d: unbound in worker %d", k, ngx.worker.pid()))
     return true
 end
@@ -410,17 +414,19 @@ function _M.send(m)
 end
 
 --- Counters of the account across workers: queued, sent, failed, receipts,
---- messages, and slots: per slot the pid of the worker holding it, or false.
+--- messages; slots: per slot the pid of the worker holding it, or false;
+--- bound: how many slots have their bind up.
 function _M.stats()
     local c = cfg
     if not c then bad("stats", "smpp.ngx.start was not called in this worker") end
     local shm, p = c.dict, c.prefix
-    local out = { queued = shm:llen(p .. "q"), slots = {} }
+    local out = { queued = shm:llen(p .. "q"), slots = {}, bound = 0 }
     for _, k in ipairs({ "sent", "failed", "receipts", "messages" }) do
         out[k] = shm:get(p .. "n:" .. k) or 0
     end
     for k = 1, c.sessions do
         out.slots[k] = tonumber(shm:get(slot_key(c, k)) or "") or false
+        if shm:get(p .. "bound:" .. k) then out.bound = out.bound + 1 end
     end
     return out
 end

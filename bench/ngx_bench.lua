@@ -63,7 +63,9 @@ end
 local stats_rate, err = load("GET", "/stats")
 if not stats_rate then os.exit(finish(1, err)) end
 local sms_rate
-sms_rate, err = load("POST", "/sms", function(i) return ("to=49151%06d&from=12345&text=Hello%%2C+bench%%21"):format(i) end)
+sms_rate, err = load("POST", "/sms", function(i)
+    return ("to=49151%06d&from=12345&text=Hello%%2C+bench%%21"):format(i)
+end)
 if not sms_rate then os.exit(finish(1, err)) end
 local _, counts = finish(0)
 print(("# %d requests each, %d at a time, 2 nginx workers, TLS to bin/smpp-sim"):format(COUNT, CONCURRENCY))

@@ -6,3 +6,5 @@ exclude_files = { "spec/interop/node_modules" }
 files["lua/smpp/ngx.lua"] = { std = "max+ngx_lua" }
 files["lua/smpp/transport/ngx.lua"] = { std = "max+ngx_lua" }
 files["examples/openresty"] = { std = "max+ngx_lua" }
+files["lua/smpp/redis.lua"] = { std = "max+ngx_lua" }
+files["lua/smpp/limits.lua"] = { std = "max+ngx_lua" }

@@ -6,6 +6,7 @@
 local core = require "smpp.core"
 local loop = require "smpp.loop"
 local pdu_mod = require "smpp.pdu"
+local limits_mod = require "smpp.limits"
 local receipt_mod = require "smpp.receipt"
 local text = require "smpp.text"
 
@@ -25,6 +26,7 @@ Client.__index = Client
 local BINDS = { transmitter = "transmitter", receiver = "receiver", transceiver = "transceiver",
     tx = "transmitter", rx = "receiver", trx = "transceiver" }
 local SENDS = { transmitter = true, transceiver = true }
+local SUBMITS = { submit_sm = true, data_sm = true, submit_multi = true }
 local LEVELS = { error = 1, warn = 2, info = 3, debug = 4, trace = 5 }
 local EVENTS = { receipt = true, message = true, pdu = true, bound = true, close = true }
 local MAX_TRACKED = 100000 -- messages remembered for matching receipts
@@ -181,6 +183,20 @@ local function check_options(opts)
         bad("connect", "reconnect must be true, false or { min =, max =, tries = }")
     end
     o.reconnect = rc
+    o.slots = o.sessions -- the account's binds
+    local l = opts.limits
+    if l ~= nil then
+        if type(l) ~= "table" or (l.redis == nil and l.shm == nil) then
+            bad("connect", "limits must be { redis = \"host:port\" | shm = \"dict\", key =, lease =, binds = }")
+        end
+        o.limits = { redis = l.redis, shm = l.shm, key = l.key or ("smpp:" .. o.system_id),
+            lease = positive(l, "lease", 10, "connect"), wait = l.wait,
+            binds = positive(l, "binds", o.sessions, "connect") }
+        if o.limits.binds < o.sessions then -- this process opens at most binds of the account's sessions
+            o.sessions = o.limits.binds
+            for i = o.sessions + 1, #o.binds do o.binds[i] = nil end
+        end
+    end
     o.log = make_logger(opts)
     o.trace = opts.trace == true
     local tr = opts.transport
@@ -255,6 +271,10 @@ local function session_down(c, s, why)
     end
     local was_bound = s.bound
     s.bound, s.engine = false, nil
+    if s.slot then -- given back: a standby elsewhere may take it
+        c.limits:release(s.slot, c.me)
+        s.slot = nil
+    end
     for id, rec in pairs(s.pending) do
         s.pending[id] = nil
         lost(c, rec, why)
@@ -280,6 +300,7 @@ end
 
 -- Dispatches one engine event of session s.
 local dispatch
+local claim_slot
 
 -- Answers a request of the SMSC: after the handler returns, with a
 -- temporary error when it raised, so that the SMSC delivers again.
@@ -435,9 +456,85 @@ local function issue(c, s, rec)
     return rec
 end
 
+------------------------------------------------------------------------
+-- The account's limits shared with other processes (smpp.limits): a bind
+-- needs a slot; a submit needs a token of the account's rate.
+
+-- A free bind slot of the account, claimed: its number, or nil, message,
+-- "standby" (all held elsewhere) or "limits" (the coordinator is unreachable).
+function claim_slot(c)
+    local mine = {}
+    for _, s in ipairs(c.sessions) do
+        if s.slot then mine[s.slot] = true end
+    end
+    for k = 1, c.opts.slots do
+        if not mine[k] then
+            local ok, err = c.limits:claim(k, c.me)
+            if ok == nil then return nil, "limits: " .. err, "limits" end
+            if ok then return k end
+        end
+    end
+    return nil, format("all %d bind slots of the account are held", c.opts.slots), "standby"
+end
+
+-- Milliseconds until the next submit may go at the account's rate (0: now).
+-- When the coordinator cannot be reached, fail closed: this process sends
+-- at most its share of the rate (the slots it holds out of all of them).
+local function shared_wait(c)
+    local now = now_ms()
+    if not c.limits_down or now >= c.limits_retry_at then
+        local wait, err = c.limits:take(1)
+        if wait then
+            if c.limits_down and c.log then c.log("info", "limits: coordinator back") end
+            c.limits_down = nil
+            return wait
+        end
+        if not c.limits_down and c.log then
+            c.log("warn", "limits: %s; sending at this process's share of the rate", err)
+        end
+        c.limits_down, c.limits_retry_at = err, now + 1000
+    end
+    local held = 0
+    for _, s in ipairs(c.sessions) do
+        if s.slot and s.bound then held = held + 1 end
+    end
+    local share = c.opts.throttle * held / c.opts.slots
+    if share <= 0 then return 100 end
+    if c.share_rate ~= share then
+        c.share_rate, c.share_bucket = share, core.throttle{ rate = share * limits_mod.HEADROOM }
+    end
+    if c.share_bucket:take(now) then return 0 end
+    return max(1, c.share_bucket:delay(now))
+end
+
+-- Renews the leases of the slots held; a slot found held by another ends
+-- its bind (the account's bind limit comes first).
+local function renew_slots(c)
+    local now = now_ms()
+    if now < (c.renew_at or 0) then return end
+    c.renew_at = now + floor(c.opts.limits.lease * 1000 / 3)
+    for _, s in ipairs(c.sessions) do
+        if s.slot then
+            local ok, err = c.limits:renew(s.slot, c.me)
+            if ok == false then
+                if c.log then c.log("warn", "%s: bind slot %d lost to another process", session_name(c, s), s.slot) end
+                s.slot = nil
+                if s.link then session_down(c, s, "bind slot lost to another process") end
+            elseif ok == nil and c.log and not c.limits_down then
+                c.log("warn", "limits: cannot renew slot %d: %s", s.slot, err)
+            end
+        end
+    end
+end
+
 -- Connects and binds session s; true or nil, message, code.
 local function bind_session(c, s)
     local o = c.opts
+    if c.limits and not s.slot then
+        local k, kerr, kcode = claim_slot(c)
+        if not k then return nil, kerr, kcode end
+        s.slot = k
+    end
     local stream, err, code = c.T.connect(o.host, o.port, { tls = o.tls_config or o.tls, timeout = o.timeout,
         server_name = type(o.tls) == "table" and o.tls.server_name or nil })
     if not stream then
@@ -515,6 +612,7 @@ end
 -- Reconnects what is due, re-issues what waits for a session.
 local function maintain(c)
     if c.closing then return end
+    if c.limits then renew_slots(c) end
     resend_lost(c)
     for _, s in ipairs(c.sessions) do
         if not s.link and s.retry_at and now_ms() >= s.retry_at then
@@ -524,6 +622,9 @@ local function maintain(c)
                 if c.log then c.log("warn", "%s: reconnect failed: %s", session_name(c, s), err) end
                 session_down(c, s, err)
                 if code == 0x0E or code == 0x0F then s.retry_at = nil end -- the account is refused: stop
+                if code == "standby" or code == "limits" then -- look for a free slot again soon
+                    s.retry_at = now_ms() + floor(c.opts.limits.lease * 1000 / 4)
+                end
             end
         end
     end
@@ -641,8 +742,13 @@ local function start(c, p, deadline, resendable, sent, part)
         end
         resend_lost(c) -- what waits for a session after a lost link goes first
         local s = pick(c)
-        local err, code
-        if s and not c.retry[1] then
+        local err, code, shared
+        if s and not c.retry[1] and c.limits and SUBMITS[p.command] and not rec.token
+            and s.engine:outstanding() < c.opts.window then
+            shared = shared_wait(c)
+            if shared <= 0 then rec.token = true end
+        end
+        if s and not c.retry[1] and (shared or 0) <= 0 then
             local ok
             ok, err, code = issue(c, s, rec)
             if ok then return rec end
@@ -655,6 +761,9 @@ local function start(c, p, deadline, resendable, sent, part)
         if code == "throttled" then
             c.counters.throttled = c.counters.throttled + 1
             wait_until = min(deadline, now_ms() + max(1, s.engine:submit_delay(now_ms())))
+        elseif shared and shared > 0 then -- the account's rate, shared with other processes
+            code = "throttled"
+            wait_until = min(deadline, now_ms() + shared)
         end
         local room = s and s.engine and s.engine:outstanding()
         local reached = await(c, function()
@@ -794,6 +903,25 @@ end
 ------------------------------------------------------------------------
 -- The public client
 
+-- Who holds a bind slot: host, process and a random part (two clients of
+-- one process are two holders).
+local function identity()
+    local ngx = rawget(_G, "ngx")
+    local pid = ngx and ngx.worker and ngx.worker.pid and ngx.worker.pid()
+    if not pid then
+        local f = io.open("/proc/self/stat")
+        pid = f and tonumber((f:read("*l") or ""):match("^(%d+)"))
+        if f then f:close() end
+    end
+    local host = "?"
+    local f = io.open("/proc/sys/kernel/hostname") or io.open("/etc/hostname")
+    if f then
+        host = f:read("*l") or host
+        f:close()
+    end
+    return format("%s:%s:%06x", host, tostring(pid or "?"), random(0, 0xFFFFFF))
+end
+
 --- smpp.connect{ host, port, tls, system_id, password, bind, charset,
 ---   throttle, window, enquire_link, response_timeout, timeout, sessions,
 ---   reconnect, resend, from, system_type, address_range, addr_ton, addr_npi,
@@ -821,9 +949,29 @@ function _M.connect(opts)
     for i, kind in ipairs(o.binds) do
         c.sessions[i] = { index = i, kind = kind, bound = false, pending = {}, failures = 0 }
     end
-    -- the first bind decides: a refused password or no SMSC ends here
+    if o.limits then
+        local lok, lim = pcall(limits_mod.new, { redis = o.limits.redis, shm = o.limits.shm, key = o.limits.key,
+            rate = o.throttle, lease = o.limits.lease })
+        if not lok then bad("connect", (tostring(lim):gsub("^.-smpp%.limits: ", "limits: "))) end
+        c.limits, c.me = lim, identity()
+    end
+    -- the first bind decides: a refused password or no SMSC ends here; with
+    -- shared limits, a standby waits here until one of the slots frees
     local ok, err, code = bind_session(c, c.sessions[1])
+    if not ok and code == "standby" then
+        local give_up = o.limits.wait and now_ms() + floor(o.limits.wait * 1000)
+        if c.log then c.log("info", "%s: standby: %s", session_name(c, c.sessions[1]), err) end
+        repeat
+            T.wait({}, now_ms() + floor(o.limits.lease * 1000 / 4))
+            ok, err, code = bind_session(c, c.sessions[1])
+        until ok or code ~= "standby" or (give_up and now_ms() >= give_up)
+    end
     if not ok then
+        if c.limits then
+            for _, s in ipairs(c.sessions) do
+                if s.slot then c.limits:release(s.slot, c.me) end
+            end
+        end
         return nil, err, code
     end
     for i = 2, #c.sessions do
@@ -1006,8 +1154,13 @@ function Client:stats()
         end
     end
     out.sessions, out.bound, out.outstanding = #self.sessions, 0, 0
+    if self.limits then
+        out.slots = {} -- the account's bind slots this process holds
+        out.limits = self.limits_down and "unreachable" or self.limits.kind
+    end
     for _, s in ipairs(self.sessions) do
         if s.bound then out.bound = out.bound + 1 end
+        if s.slot then out.slots[#out.slots + 1] = s.slot end
         if s.engine then out.outstanding = out.outstanding + s.engine:outstanding() end
     end
     return out

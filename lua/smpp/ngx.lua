@@ -8,8 +8,8 @@
 -- `sessions` binds. Request handlers in any worker call send(): the message
 -- goes onto a shared-dict list, a slot holder takes it, submits it and
 -- leaves the result under the request's number, where send() finds it.
--- The account's rate is one token bucket (GCRA) in the same dict, taken
--- by every slot holder, so the throttle holds across workers too.
+-- The account's rate is one GCRA bucket in the same dict, taken by every
+-- slot holder, so the throttle holds across workers too (smpp.limits).
 -- Receipts and MOs go to the handler modules named in start().
 --
 --   http { lua_shared_dict smpp 10m; lua_ssl_trusted_certificate ca.pem;
@@ -19,6 +19,7 @@
 local core = require "smpp.core"
 local smpp = require "smpp"
 local id_keys = require("smpp.client").id_keys
+local limits = require "smpp.limits"
 
 local ngx = ngx
 local concat, format, min = table.concat, string.format, math.min
@@ -29,9 +30,7 @@ local now_ms = core.now_ms
 
 local _M = {}
 
-local HEADROOM = 0.995   -- as the client's own throttle: N/s sent never arrive as N + 1 in a second
 local RESULT_TTL = 120   -- seconds a result waits to be read
-local LOCK_TTL = 0.05    -- seconds: a crashed holder of the bucket lock cannot stall the others
 local TAKEN_GRACE = 120 -- seconds a taken message is waited for past the caller's timeout
 local IDLE_MAX = 0.02    -- seconds a sender waits, at most, before looking at the queue again
 
@@ -103,60 +102,15 @@ _M.encode = function(v) return concat(encode(v, {})) end
 _M.decode = function(s) return (decode(s, 1)) end
 
 ------------------------------------------------------------------------
--- The account's throttle: GCRA in the shared dict, under a short lock.
-
-local function locked(shm, key, fn)
-    local lock = key .. "lock"
-    local pause = 0.001
-    while not shm:add(lock, true, LOCK_TTL) do
-        ngx.sleep(pause)
-        pause = min(pause * 2, 0.01)
-    end
-    local ok, a, b = pcall(fn)
-    shm:delete(lock)
-    if not ok then error(a, 0) end
-    return a, b
-end
+-- The account's limits: bind slots and the rate (smpp.limits, shm backend).
 
 -- Waits until n submits may go at the account's rate (n: parts of one message).
 local function take_tokens(c, n)
-    if c.rate <= 0 then return end
-    local shm, key = c.dict, c.prefix .. "tat"
-    local interval = 1000 / (c.rate * HEADROOM)
     while true do
-        local wait = locked(shm, c.prefix, function()
-            local now = now_ms()
-            local tat = shm:get(key) or now
-            if tat > now then return tat - now end
-            shm:set(key, now + n * interval)
-            return 0
-        end)
+        local wait = c.limits:take(n)
         if wait <= 0 then return end
         ngx.sleep(wait / 1000)
     end
-end
-
-------------------------------------------------------------------------
--- Bind slots: leases in the shared dict.
-
-local function slot_key(c, k) return c.prefix .. "slot:" .. k end
-
-local function acquire(c, k, me)
-    local key = slot_key(c, k)
-    if c.dict:add(key, me, c.lease) then return true end
-    return c.dict:get(key) == me
-end
-
-local function renew(c, k, me)
-    local key = slot_key(c, k)
-    if c.dict:get(key) ~= me then return false end
-    c.dict:set(key, me, c.lease)
-    return true
-end
-
-local function release(c, k, me)
-    local key = slot_key(c, k)
-    if c.dict:get(key) == me then c.dict:delete(key) end
 end
 
 ------------------------------------------------------------------------
@@ -280,7 +234,7 @@ local function hold(c, k, me)
         client:run(0.05)
         state.bound = client:stats().bound > 0
         if now_ms() >= renew_at then
-            if not renew(c, k, me) then
+            if not c.limits:renew(k, me) then
                 log(ngx.WARN, format("slot %d: lease lost, unbinding", k))
                 break
             end
@@ -303,10 +257,10 @@ local function slot_loop(premature, c, k)
     local me = format("%d", ngx.worker.pid())
     local backoff = c.poll
     while not ngx.worker.exiting() and not c.stopped do
-        if acquire(c, k, me) then
+        if c.limits:claim(k, me) then
             local ok, bound = pcall(hold, c, k, me)
             if not ok then log(ngx.ERR, format("slot %d: %s", k, tostring(bound))) end
-            release(c, k, me)
+            c.limits:release(k, me)
             if ok and bound then
                 backoff = c.poll
             else
@@ -350,10 +304,11 @@ function _M.start(opts)
     -- the account's rate is the shared bucket's; each bind keeps the same
     -- rate as its own upper bound (and for its back-off after 0x58)
     options.throttle = rate
+    local key = opts.key or ("smpp:" .. opts.system_id:gsub("-", ""))
     local c = {
-        dict = dict, options = options, sessions = sessions, rate = rate,
-        prefix = (opts.key or ("smpp:" .. opts.system_id:gsub("-", ""))) .. ":",
-        lease = opts.lease or 10, concurrency = opts.concurrency or 10, poll = opts.poll or 0.1,
+        dict = dict, options = options, sessions = sessions,
+        limits = limits.new{ shm = opts.shm, key = key, rate = rate, lease = opts.lease or 10 },
+        prefix = key .. ":", lease = opts.lease or 10, concurrency = opts.concurrency or 10, poll = opts.poll or 0.1,
         max_backoff = 10, close_timeout = opts.close_timeout or 5, receipt_ttl = opts.receipt_ttl or 86400,
         on_receipt = handler(opts.on_receipt), on_message = handler(opts.on_message),
     }
@@ -425,7 +380,7 @@ function _M.stats()
         out[k] = shm:get(p .. "n:" .. k) or 0
     end
     for k = 1, c.sessions do
-        out.slots[k] = tonumber(shm:get(slot_key(c, k)) or "") or false
+        out.slots[k] = tonumber(c.limits:holder(k) or "") or false
         if shm:get(p .. "bound:" .. k) then out.bound = out.bound + 1 end
     end
     return out

@@ -33,6 +33,8 @@ build = {
         ["smpp.transport.posix"] = "lua/smpp/transport/posix.lua",
         ["smpp.transport.ngx"] = "lua/smpp/transport/ngx.lua",
         ["smpp.ngx"] = "lua/smpp/ngx.lua",
+        ["smpp.limits"] = "lua/smpp/limits.lua",
+        ["smpp.redis"] = "lua/smpp/redis.lua",
         ["smpp.core"] = {
             sources = {
                 "csrc/smpp_buf.c", "csrc/smpp_defs.c", "csrc/smpp_pdu.c",

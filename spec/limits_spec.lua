@@ -9,37 +9,11 @@ local limits = require "smpp.limits"
 local smpp = require "smpp"
 
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
-local REDIS = os.getenv("REDIS_SERVER") or "/usr/bin/redis-server"
 local format = string.format
 local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
--- A command in the background: its pid.
-local function spawn(cmd)
-    local p = assert(io.popen(format("sh -c %s", q(cmd .. " & echo $!"))))
-    local pid = tonumber(p:read("*l"))
-    p:close()
-    return assert(pid, "no pid for " .. cmd)
-end
-
-local function kill(pid, sig) os.execute(format("kill -%s %d 2>/dev/null", sig or "TERM", pid)) end
-local function alive(pid) return os.execute(format("kill -0 %d 2>/dev/null", pid)) == true end
-
-local function start_redis(port)
-    port = port or support.free_port()
-    local pid = spawn(format("env -u LD_PRELOAD %s --port %d --bind 127.0.0.1 --save '' --appendonly no "
-        .. "--daemonize no --loglevel warning >/dev/null 2>&1", REDIS, port))
-    local conn = redis.connect{ port = port, timeout = 0.5 }
-    local up = support.eventually(5, function() return conn:call("PING") == "PONG" end)
-    assert(up, "redis-server did not start on port " .. port)
-    return { port = port, pid = pid, conn = conn }
-end
-
-local function stop_redis(r)
-    if not r then return end
-    r.conn:close()
-    kill(r.pid)
-    support.eventually(5, function() return not alive(r.pid) end)
-end
+local spawn, kill, alive = support.spawn, support.kill, support.alive
+local start_redis, stop_redis = support.start_redis, support.stop_redis
 
 describe("smpp.redis", function()
     local r

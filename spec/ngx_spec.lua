@@ -10,9 +10,7 @@ local start_nginx, stop_nginx = support.start_nginx, support.stop_nginx
 local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 local function error_log(ngx) return support.slurp(ngx.prefix .. "/error.log") end
 
-local function alive(pid)
-    return os.execute("kill -0 " .. pid .. " 2>/dev/null") == true
-end
+local alive = support.alive
 
 -- Worker pids of the nginx master.
 local function workers(ngx)
@@ -183,6 +181,49 @@ describe("smpp.ngx in nginx (2 workers, TLS to the simulator)", function()
         assert.are.equal(1, counts.submits)
         assert.are.equal(1, counts.peak_binds)
         assert.are.equal(2, counts.binds, error_log(nginx))
+    end)
+
+    it("holds the account's slots and rate in redis when asked to (many nginx hosts)", function()
+        local redis = support.start_redis()
+        finally(function()
+            stop_nginx(nginx)
+            support.stop_sim(sim)
+            support.stop_redis(redis)
+        end)
+        nginx = start_nginx({ CA = certs .. "/ca.pem", SMSC_HOST = "127.0.0.1", SMSC_PORT = sim.tls_port,
+            SMSC_NAME = "localhost", SYSTEM_ID = "test", PASSWORD = "test", THROTTLE = RATE },
+            function(conf)
+                return (conf:gsub('shm = "smpp",', '%0 limits = { redis = "127.0.0.1:' .. redis.port .. '" },'))
+            end)
+        local st = eventually(15, function()
+            local s = get_stats(nginx.port)
+            return s and s.bound == 2 and s
+        end)
+        assert.is_truthy(st, error_log(nginx))
+        local holders = {}
+        for k = 1, 2 do
+            holders[k] = redis.conn:call("GET", "smpp:test:slot:" .. k)
+            assert.matches(":" .. st.slots[k] .. "$", holders[k]) -- host:pid of the worker bound
+        end
+        local N, failures = 100, {}
+        for w = 1, 10 do
+            loop.spawn(function()
+                for i = w, N, 10 do
+                    local status, body = http(nginx.port, "POST", "/sms", format("to=4915%07d&text=r%d", i, i), 30)
+                    if status ~= 200 then failures[#failures + 1] = tostring(status) .. " " .. tostring(body) end
+                end
+            end)
+        end
+        loop.run()
+        assert.are.same({}, failures)
+        assert.is_truthy(redis.conn:call("GET", "smpp:test:tat")) -- the rate was taken from redis
+        stop_nginx(nginx)
+        -- the slots were given back on the way out
+        assert.are.equal(require("smpp.redis").null, redis.conn:call("GET", "smpp:test:slot:1"))
+        local _, counts = support.stop_sim(sim)
+        assert.are.equal(N, counts.submits)
+        assert.are.equal(0, counts.throttled)
+        assert.is_true(counts.peak_binds <= 2)
     end)
 
     it("refuses an SMSC whose certificate does not name the host", function()

@@ -294,4 +294,39 @@ function _M.nginx_stats(port)
 end
 
 
+-- ---- processes and redis-server ---------------------------------------------
+
+local REDIS = os.getenv("REDIS_SERVER") or "/usr/bin/redis-server"
+
+-- A command in the background: its pid.
+function _M.spawn(cmd)
+    local p = assert(io.popen(format("sh -c %s", q(cmd .. " & echo $!"))))
+    local pid = tonumber(p:read("*l"))
+    p:close()
+    return assert(pid, "no pid for " .. cmd)
+end
+
+function _M.kill(pid, sig) os.execute(format("kill -%s %d 2>/dev/null", sig or "TERM", pid)) end
+function _M.alive(pid)
+    local r = os.execute(format("kill -0 %d 2>/dev/null", pid))
+    return r == true or r == 0 -- (Lua 5.1 gives the status)
+end
+
+function _M.start_redis(port)
+    port = port or _M.free_port()
+    local pid = _M.spawn(format("env -u LD_PRELOAD %s --port %d --bind 127.0.0.1 --save '' --appendonly no "
+        .. "--daemonize no --loglevel warning >/dev/null 2>&1", REDIS, port))
+    local conn = require("smpp.redis").connect{ port = port, timeout = 0.5 }
+    local up = _M.eventually(5, function() return conn:call("PING") == "PONG" end)
+    assert(up, "redis-server did not start on port " .. port)
+    return { port = port, pid = pid, conn = conn }
+end
+
+function _M.stop_redis(r)
+    if not r then return end
+    r.conn:close()
+    _M.kill(r.pid)
+    _M.eventually(5, function() return not _M.alive(r.pid) end)
+end
+
 return _M

@@ -101,13 +101,22 @@ end
 _M.encode = function(v) return concat(encode(v, {})) end
 _M.decode = function(s) return (decode(s, 1)) end
 
+local function log(level, ...)
+    ngx.log(level, "smpp.ngx: ", ...)
+end
+
 ------------------------------------------------------------------------
 -- The account's limits: bind slots and the rate (smpp.limits, shm backend).
 
 -- Waits until n submits may go at the account's rate (n: parts of one message).
-local function take_tokens(c, n)
+-- With redis (many hosts) unreachable: no submit (fail closed) until it is back.
+local function take_tokens(lim, n)
     while true do
-        local wait = c.limits:take(n)
+        local wait, err = lim:take(n)
+        if not wait then
+            log(ngx.WARN, "limits: ", err, " (waiting)")
+            wait = 1000
+        end
         if wait <= 0 then return end
         ngx.sleep(wait / 1000)
     end
@@ -125,16 +134,12 @@ local function handler(spec)
     error(format("smpp.ngx: module %s has no handle(event) function", spec))
 end
 
-local function log(level, ...)
-    ngx.log(level, "smpp.ngx: ", ...)
-end
-
 local function stopping(c, state)
     return state.stop or ngx.worker.exiting() or c.stopped
 end
 
 -- Submits one queued message and leaves its result for send().
-local function submit(c, client, job)
+local function submit(c, client, job, lim)
     local nl = find(job, "\n", 1, true)
     local id, payload = sub(job, 1, nl - 1), sub(job, nl + 1)
     local shm = c.dict
@@ -152,7 +157,7 @@ local function submit(c, client, job)
                 charset = c.options.charset, concat = m.concat })
             if cok and info then parts = info.parts end
         end
-        take_tokens(c, parts)
+        take_tokens(lim, parts)
         local sok, ids, err, code = pcall(client.send, client, m)
         if not sok then
             result = { false, tostring(ids), "argument" }
@@ -175,14 +180,14 @@ local function submit(c, client, job)
 end
 
 -- A sender light thread: takes messages off the queue while the bind is up.
-local function sender(c, client, state)
+local function sender(c, client, state, lim)
     local shm, q = c.dict, c.prefix .. "q"
     local pause = 0.001
     while not stopping(c, state) do
         local job = state.bound and shm:lpop(q)
         if job then
             pause = 0.001
-            submit(c, client, job)
+            submit(c, client, job, lim)
         else
             ngx.sleep(pause)
             pause = min(pause * 2, IDLE_MAX)
@@ -192,7 +197,7 @@ end
 
 -- Holds slot k: binds, sends, renews the lease; returns when the worker
 -- exits, the lease is lost or the bind fails.
-local function hold(c, k, me)
+local function hold(c, k, me, lim)
     local opts = {}
     for key, v in pairs(c.options) do opts[key] = v end
     opts.sessions, opts.transport = 1, "ngx"
@@ -227,14 +232,17 @@ local function hold(c, k, me)
     local state = { bound = true }
     local threads = {}
     for i = 1, c.concurrency do
-        threads[i] = ngx.thread.spawn(sender, c, client, state)
+        threads[i] = ngx.thread.spawn(sender, c, client, state, lim)
     end
     local renew_at = now_ms() + c.lease * 1000 / 3
     while not stopping(c, state) do
         client:run(0.05)
         state.bound = client:stats().bound > 0
         if now_ms() >= renew_at then
-            if not c.limits:renew(k, me) then
+            local renewed, rerr = lim:renew(k, me)
+            if renewed == nil then
+                log(ngx.WARN, format("slot %d: cannot renew the lease: %s", k, tostring(rerr)))
+            elseif not renewed then
                 log(ngx.WARN, format("slot %d: lease lost, unbinding", k))
                 break
             end
@@ -254,13 +262,14 @@ end
 -- gives it back, until the worker exits.
 local function slot_loop(premature, c, k)
     if premature then return end
-    local me = format("%d", ngx.worker.pid())
+    local me = c.me
+    local lim = c.new_limits() -- (a redis connection belongs to this timer)
     local backoff = c.poll
     while not ngx.worker.exiting() and not c.stopped do
-        if c.limits:claim(k, me) then
-            local ok, bound = pcall(hold, c, k, me)
+        if lim:claim(k, me) then
+            local ok, bound = pcall(hold, c, k, me, lim)
             if not ok then log(ngx.ERR, format("slot %d: %s", k, tostring(bound))) end
-            c.limits:release(k, me)
+            lim:release(k, me)
             if ok and bound then
                 backoff = c.poll
             else
@@ -276,9 +285,18 @@ end
 ------------------------------------------------------------------------
 -- The public face
 
+local function hostname()
+    local f = io.open("/proc/sys/kernel/hostname") or io.open("/etc/hostname")
+    if not f then return "?" end
+    local name = f:read("*l") or "?"
+    f:close()
+    return name
+end
+
 local function bad(fn, msg) error(format("smpp.ngx.%s: %s", fn, msg), 3) end
 
 --- start{ shm, sessions = 1, throttle = 10, lease = 10, concurrency = 10,
+---   limits = { redis = "host:port" } (the account shared by many nginx hosts),
 ---   on_receipt, on_message (module names with handle(event), or functions),
 ---   receipt_ttl = 86400 (seconds what was sent is kept for its receipt),
 ---   and any smpp.connect option (host, port, tls, system_id, password,
@@ -298,16 +316,23 @@ function _M.start(opts)
     local options = {}
     for k, v in pairs(opts) do options[k] = v end
     for _, k in ipairs({ "shm", "sessions", "lease", "concurrency", "on_receipt", "on_message", "poll",
-        "close_timeout", "key", "receipt_ttl" }) do
+        "close_timeout", "key", "receipt_ttl", "limits" }) do
         options[k] = nil
     end
     -- the account's rate is the shared bucket's; each bind keeps the same
     -- rate as its own upper bound (and for its back-off after 0x58)
     options.throttle = rate
     local key = opts.key or ("smpp:" .. opts.system_id:gsub("-", ""))
+    -- the account's slots and rate: in the shared dict (one nginx), or in
+    -- redis (limits = { redis = "host:port" }: many nginx hosts)
+    local redis = type(opts.limits) == "table" and opts.limits.redis
+    local lspec = { shm = not redis and opts.shm or nil, redis = redis or nil, key = key, rate = rate,
+        lease = opts.lease or 10 }
+    local shared = not redis and limits.new(lspec)
     local c = {
         dict = dict, options = options, sessions = sessions,
-        limits = limits.new{ shm = opts.shm, key = key, rate = rate, lease = opts.lease or 10 },
+        new_limits = function() return shared or limits.new(lspec) end,
+        me = redis and format("%s:%d", hostname(), ngx.worker.pid()) or tostring(ngx.worker.pid()),
         prefix = key .. ":", lease = opts.lease or 10, concurrency = opts.concurrency or 10, poll = opts.poll or 0.1,
         max_backoff = 10, close_timeout = opts.close_timeout or 5, receipt_ttl = opts.receipt_ttl or 86400,
         on_receipt = handler(opts.on_receipt), on_message = handler(opts.on_message),
@@ -376,13 +401,16 @@ function _M.stats()
     if not c then bad("stats", "smpp.ngx.start was not called in this worker") end
     local shm, p = c.dict, c.prefix
     local out = { queued = shm:llen(p .. "q"), slots = {}, bound = 0 }
+    local lim = c.new_limits()
     for _, k in ipairs({ "sent", "failed", "receipts", "messages" }) do
         out[k] = shm:get(p .. "n:" .. k) or 0
     end
     for k = 1, c.sessions do
-        out.slots[k] = tonumber(c.limits:holder(k) or "") or false
+        local holder = lim:holder(k)
+        out.slots[k] = type(holder) == "string" and (tonumber(holder:match("(%d+)$")) or holder) or false
         if shm:get(p .. "bound:" .. k) then out.bound = out.bound + 1 end
     end
+    if lim.close then lim:close() end
     return out
 end
 

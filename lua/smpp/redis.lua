@@ -164,12 +164,14 @@ local function reply(stream, deadline)
         return tonumber(rest)
     elseif t == "$" then
         local n = tonumber(rest)
+        if not n then return nil, "unreadable reply from redis: " .. l, "net" end
         if n < 0 then return NULL end
         local b, berr = stream:bytes(n + 2, deadline)
         if not b then return nil, berr, "net" end
         return sub(b, 1, n)
     elseif t == "*" then
         local n = tonumber(rest)
+        if not n then return nil, "unreadable reply from redis: " .. l, "net" end
         if n < 0 then return NULL end
         local list = {}
         for i = 1, n do
@@ -229,16 +231,46 @@ local function ensure(self, deadline)
     return true
 end
 
+-- One command at a time on a connection: coroutines (smpp.spawn, cqueues)
+-- and nginx light threads that share it take turns.
+local function new_cond()
+    local ngx = rawget(_G, "ngx")
+    if ngx and ngx.socket and ngx.socket.tcp then return require("smpp.transport.ngx").cond() end
+    return require("smpp.loop").cond()
+end
+
+local function take_turn(self, deadline)
+    while self.busy do
+        self.turns = self.turns or new_cond()
+        self.turns:wait(deadline)
+        if now_ms() >= deadline and self.busy then return false end
+    end
+    self.busy = true
+    return true
+end
+
+local function end_turn(self)
+    self.busy = false
+    if self.turns then self.turns:signal() end
+end
+
 --- Runs one command: its reply (redis.null for a nil), or nil, message,
 --- "redis" (an error reply) or "net" (unreachable, timed out: reconnects next time).
 function Conn:call(...)
     local deadline = now_ms() + self.timeout
+    if not take_turn(self, deadline) then
+        return nil, format("redis %s:%d: busy (timed out waiting for the connection)", self.host, self.port), "net"
+    end
     local ok, err, kind = ensure(self, deadline)
-    if not ok then return nil, err, kind end
+    if not ok then
+        end_turn(self)
+        return nil, err, kind
+    end
     local v
     v, err, kind = roundtrip(self, command(...), deadline)
-    if v == nil then return fail(self, err, kind) end
-    return v
+    if v == nil then v, err, kind = fail(self, err, kind) end
+    end_turn(self)
+    return v, err, kind
 end
 
 --- Runs a Lua script by its SHA1 (EVALSHA), loading it when redis does not

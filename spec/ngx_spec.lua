@@ -168,7 +168,7 @@ describe("smpp.ngx in nginx (2 workers, TLS to the simulator)", function()
         local t0 = loop.now()
         local after = eventually(10, function()
             local s = get_stats(nginx.port)
-            return s and s.bound == 1 and s.slots[1] ~= victim and s
+            return s and s.bound == 1 and s.slots[1] and s.slots[1] ~= victim and s
         end)
         local took = (loop.now() - t0) / 1000
         assert.is_truthy(after, "nobody took the slot: " .. error_log(nginx))

@@ -853,13 +853,20 @@ local function build(c, m, fn)
     local schedule = smpp_time(m.schedule, "schedule", false)
     local fields = type(m.fields) == "table" and m.fields or nil
     for i, part in ipairs(parts) do
+        -- only the fields given: a smaller table, and fewer for the encoder to walk
         local p = { command = "submit_sm", source_addr = from, destination_addr = to,
             source_addr_ton = ton, source_addr_npi = npi, dest_addr_ton = m.to_ton or 1, dest_addr_npi = m.to_npi or 1,
-            service_type = m.service_type, priority_flag = m.priority, registered_delivery = m.receipt and 1 or 0,
-            validity_period = validity, schedule_delivery_time = schedule,
-            short_message = part.short_message, esm_class = part.esm_class, data_coding = part.data_coding,
-            message_payload = part.message_payload, sar_msg_ref_num = part.sar_msg_ref_num,
-            sar_total_segments = part.sar_total_segments, sar_segment_seqnum = part.sar_segment_seqnum }
+            registered_delivery = m.receipt and 1 or 0, short_message = part.short_message,
+            esm_class = part.esm_class, data_coding = part.data_coding }
+        if m.service_type ~= nil then p.service_type = m.service_type end
+        if m.priority ~= nil then p.priority_flag = m.priority end
+        if validity ~= nil then p.validity_period = validity end
+        if schedule ~= nil then p.schedule_delivery_time = schedule end
+        if part.message_payload ~= nil then p.message_payload = part.message_payload end
+        if part.sar_msg_ref_num ~= nil then
+            p.sar_msg_ref_num, p.sar_total_segments, p.sar_segment_seqnum =
+                part.sar_msg_ref_num, part.sar_total_segments, part.sar_segment_seqnum
+        end
         if fields then
             for k, v in pairs(fields) do p[k] = v end
         end

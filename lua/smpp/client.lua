@@ -920,13 +920,7 @@ local function identity()
         pid = f and tonumber((f:read("*l") or ""):match("^(%d+)"))
         if f then f:close() end
     end
-    local host = "?"
-    local f = io.open("/proc/sys/kernel/hostname") or io.open("/etc/hostname")
-    if f then
-        host = f:read("*l") or host
-        f:close()
-    end
-    return format("%s:%s:%06x", host, tostring(pid or "?"), random(0, 0xFFFFFF))
+    return limits_mod.holder_id(pid, true)
 end
 
 --- smpp.connect{ host, port, tls, system_id, password, bind, charset,

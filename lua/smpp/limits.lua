@@ -172,6 +172,20 @@ end
 
 ------------------------------------------------------------------------
 
+--- The name a process holds slots under: "host:pid", with a random part
+--- when one process has several holders (two clients).
+function _M.holder_id(pid, unique)
+    local host = "?"
+    local f = io.open("/proc/sys/kernel/hostname") or io.open("/etc/hostname")
+    if f then
+        host = f:read("*l") or host
+        f:close()
+    end
+    local id = format("%s:%s", host, tostring(pid or "?"))
+    if unique then id = format("%s:%06x", id, math.random(0, 0xFFFFFF)) end
+    return id
+end
+
 --- new{ redis = "host:port" | { host, port, password, db, timeout } | shm = dict name,
 ---      key = prefix of the keys, rate = submits/s of the account (0: none),
 ---      lease = seconds (default 10) } -> a coordinator, or raises on bad options.

@@ -285,14 +285,6 @@ end
 ------------------------------------------------------------------------
 -- The public face
 
-local function hostname()
-    local f = io.open("/proc/sys/kernel/hostname") or io.open("/etc/hostname")
-    if not f then return "?" end
-    local name = f:read("*l") or "?"
-    f:close()
-    return name
-end
-
 local function bad(fn, msg) error(format("smpp.ngx.%s: %s", fn, msg), 3) end
 
 --- start{ shm, sessions = 1, throttle = 10, lease = 10, concurrency = 10,
@@ -332,7 +324,7 @@ function _M.start(opts)
     local c = {
         dict = dict, options = options, sessions = sessions,
         new_limits = function() return shared or limits.new(lspec) end,
-        me = redis and format("%s:%d", hostname(), ngx.worker.pid()) or tostring(ngx.worker.pid()),
+        me = redis and limits.holder_id(ngx.worker.pid()) or tostring(ngx.worker.pid()),
         prefix = key .. ":", lease = opts.lease or 10, concurrency = opts.concurrency or 10, poll = opts.poll or 0.1,
         max_backoff = 10, close_timeout = opts.close_timeout or 5, receipt_ttl = opts.receipt_ttl or 86400,
         on_receipt = handler(opts.on_receipt), on_message = handler(opts.on_message),

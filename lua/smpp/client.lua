@@ -832,8 +832,10 @@ local function build(c, m, fn)
     if m.text ~= nil then
         if type(m.text) ~= "string" then bad(fn, "text must be a string") end
         local err, code
-        parts, err, code = text.split(m.text, { encoding = m.encoding or "auto", charset = c.opts.charset,
-            concat = m.concat, to = to, substitute = m.substitute })
+        local so = c.split_opts -- one table for every message (split keeps nothing of it)
+        so.encoding, so.charset, so.concat, so.to, so.substitute =
+            m.encoding or "auto", c.opts.charset, m.concat, to, m.substitute
+        parts, err, code = text.split(m.text, so)
         if not parts then return nil, err, code or "text" end
     else
         if type(m.data) ~= "string" then bad(fn, "data must be a string") end
@@ -941,7 +943,7 @@ function _M.connect(opts)
         -- no limit of our own); the rate leaves 0.5 % headroom for network
         -- jitter, so that N/s sent never reach an SMSC as N + 1 in a second
         bucket = core.throttle{ rate = o.throttle * HEADROOM, slack = SLACK_MS },
-        T = T, joiner = text.joiner(), cond = T.cond(),
+        T = T, joiner = text.joiner(), cond = T.cond(), split_opts = {},
         tracked = { n = 0, first = 1, order = {}, by_key = {} },
         counters = { sent = 0, parts = 0, failed = 0, failed_by_status = {}, throttled = 0, receipts = 0,
             messages = 0, delivered = 0, binds = 0, reconnects = 0, disconnects = 0, timeouts = 0 },

@@ -33,6 +33,12 @@ struct smpp_session {
      * skipped by stamp. */
     request *reqs;
     unsigned nreqs, cap;
+    unsigned *free_slots; /* a stack of the free slots of reqs */
+    unsigned nfree;
+    /* sequence_number -> slot + 1 of the requests sent and not answered
+     * (open addressing, linear probing, a power of two >= 2 * cap; 0: empty) */
+    unsigned *by_seq;
+    unsigned seq_mask;
     struct {
         unsigned slot;
         uint64_t stamp;
@@ -93,10 +99,21 @@ smpp_session *smpp_session_new(const smpp_session_config *cfg, int64_t now)
     s->reqs = calloc(s->cap, sizeof *s->reqs);
     s->fifo = calloc(s->cap, sizeof *s->fifo);
     s->resend = calloc(s->cap, sizeof *s->resend);
-    if (s->reqs == NULL || s->fifo == NULL || s->resend == NULL) {
+    s->free_slots = calloc(s->cap, sizeof *s->free_slots);
+    {
+        size_t n = 16;
+        while (n < 2 * (size_t)s->cap)
+            n *= 2;
+        s->by_seq = calloc(n, sizeof *s->by_seq);
+        s->seq_mask = (unsigned)(n - 1);
+    }
+    if (s->reqs == NULL || s->fifo == NULL || s->resend == NULL || s->free_slots == NULL ||
+        s->by_seq == NULL) {
         smpp_session_free(s);
         return NULL;
     }
+    for (s->nfree = 0; s->nfree < s->cap; s->nfree++) /* slot 0 on top */
+        s->free_slots[s->nfree] = s->cap - 1 - s->nfree;
     smpp_framer_init(&s->framer, s->cfg.max_length);
     smpp_buf_init(&s->out);
     s->state = SMPP_STATE_OPEN;
@@ -120,6 +137,8 @@ void smpp_session_free(smpp_session *s)
             smpp_buf_free(&s->reqs[i].bytes);
     }
     free(s->resend);
+    free(s->free_slots);
+    free(s->by_seq);
     free(s->reqs);
     free(s->fifo);
     free(s);
@@ -254,13 +273,47 @@ static void set_state(smpp_session *s, smpp_state st)
     s->state = st;
 }
 
+/* The slot the next request takes (it leaves the stack in add_request). */
 static int free_slot(const smpp_session *s)
 {
-    unsigned i;
-    for (i = 0; i < s->cap; i++)
-        if (s->reqs[i].id == 0)
-            return (int)i;
-    return -1;
+    return s->nfree > 0 ? (int)s->free_slots[s->nfree - 1] : -1;
+}
+
+/* ---- sequence_number -> slot --------------------------------------------- */
+
+static unsigned seq_home(const smpp_session *s, uint32_t seq)
+{
+    return (unsigned)((seq * 2654435761u) & s->seq_mask);
+}
+
+static void seq_put(smpp_session *s, uint32_t seq, unsigned slot)
+{
+    unsigned at = seq_home(s, seq);
+    while (s->by_seq[at] != 0)
+        at = (at + 1) & s->seq_mask;
+    s->by_seq[at] = slot + 1;
+}
+
+/* Removes seq, moving back the entries after it that a probe would no
+ * longer reach (deletion without tombstones). */
+static void seq_drop(smpp_session *s, uint32_t seq)
+{
+    unsigned at = seq_home(s, seq), next;
+    while (s->by_seq[at] != 0 && s->reqs[s->by_seq[at] - 1].seq != seq)
+        at = (at + 1) & s->seq_mask;
+    if (s->by_seq[at] == 0)
+        return;
+    s->by_seq[at] = 0;
+    for (next = (at + 1) & s->seq_mask; s->by_seq[next] != 0; next = (next + 1) & s->seq_mask) {
+        unsigned home = seq_home(s, s->reqs[s->by_seq[next] - 1].seq);
+        /* the entry at next may move to the hole at at when its home is not
+         * in the (cyclic) range (at, next] */
+        if (((next - home) & s->seq_mask) >= ((next - at) & s->seq_mask)) {
+            s->by_seq[at] = s->by_seq[next];
+            s->by_seq[next] = 0;
+            at = next;
+        }
+    }
 }
 
 static int timer_live(const smpp_session *s, unsigned at)
@@ -301,8 +354,10 @@ static void start_timer(smpp_session *s, unsigned i, int64_t now)
 static uint64_t add_request(smpp_session *s, unsigned i, uint32_t seq, uint32_t command_id,
                             int64_t now)
 {
+    s->nfree--; /* i is the top of the free stack (free_slot) */
     s->reqs[i].id = s->next_id++;
     s->reqs[i].seq = seq;
+    seq_put(s, seq, i);
     s->reqs[i].command_id = command_id;
     s->reqs[i].resends = 0;
     s->nreqs++;
@@ -322,6 +377,7 @@ static void queue_resend(smpp_session *s, unsigned slot)
 {
     unsigned i = s->nresend;
     s->reqs[slot].stamp = 0; /* no timer while it waits */
+    seq_drop(s, s->reqs[slot].seq);
     s->reqs[slot].seq = 0;
     while (i > 0 && s->reqs[s->resend[i - 1]].id > s->reqs[slot].id) {
         s->resend[i] = s->resend[i - 1];
@@ -351,6 +407,7 @@ static void run_resends(smpp_session *s, int64_t now)
         p[15] = (uint8_t)seq;
         smpp_buf_append(&s->out, p, r->bytes.len);
         r->seq = seq;
+        seq_put(s, seq, slot);
         r->resends++;
         start_timer(s, slot, now);
         memmove(s->resend, s->resend + 1, (s->nresend - 1) * sizeof *s->resend);
@@ -371,10 +428,14 @@ int64_t smpp_session_submit_delay(const smpp_session *s, int64_t now)
 
 static request *find_request(smpp_session *s, uint32_t seq)
 {
-    unsigned i;
-    for (i = 0; i < s->cap; i++)
-        if (s->reqs[i].id != 0 && s->reqs[i].stamp != 0 && s->reqs[i].seq == seq)
-            return &s->reqs[i];
+    unsigned at;
+    if (seq == 0)
+        return NULL;
+    for (at = seq_home(s, seq); s->by_seq[at] != 0; at = (at + 1) & s->seq_mask) {
+        request *r = &s->reqs[s->by_seq[at] - 1];
+        if (r->seq == seq)
+            return r->id != 0 && r->stamp != 0 ? r : NULL;
+    }
     return NULL;
 }
 
@@ -389,8 +450,12 @@ static void end_request(smpp_session *s, request *r)
         }
     if (r->id == s->keepalive_id)
         s->keepalive_id = 0;
+    if (r->seq != 0)
+        seq_drop(s, r->seq);
     r->id = 0;
+    r->seq = 0;
     s->nreqs--;
+    s->free_slots[s->nfree++] = slot;
 }
 
 int smpp_session_send(smpp_session *s, smpp_pdu *pdu, int64_t now, uint64_t *id)

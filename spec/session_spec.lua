@@ -132,6 +132,47 @@ describe("outbind", function()
 end)
 
 describe("requests and responses", function()
+    it("keeps a large window: 20 000 outstanding, answered in a shuffled order, over and over", function()
+        local esme, smsc = pair{ window = 20000 }
+        bind(esme, smsc, "bind_transceiver")
+        local by_dest, seen, next_dest = {}, 0, 0
+        math.randomseed(7)
+        for round = 1, 3 do
+            while true do -- fill the window
+                next_dest = next_dest + 1
+                local id, err, code = esme:send({ command = "submit_sm", destination_addr = tostring(next_dest) }, 0)
+                if not id then
+                    assert.are.equal("window", code, err)
+                    next_dest = next_dest - 1
+                    break
+                end
+                by_dest[tostring(next_dest)] = id
+            end
+            assert.are.equal(20000, esme:outstanding())
+            pump(esme, smsc, 0)
+            local reqs = smsc:events(0)
+            -- answer all but a few, shuffled; those few stay outstanding into the next round
+            for i = #reqs, 2, -1 do
+                local j = math.random(i)
+                reqs[i], reqs[j] = reqs[j], reqs[i]
+            end
+            for i = 1, #reqs - 7 * round do
+                smsc:respond({ command = "submit_sm_resp", sequence_number = reqs[i].pdu.sequence_number,
+                    message_id = "m" .. reqs[i].pdu.destination_addr }, 0)
+            end
+            pump(smsc, esme, 0)
+            for _, ev in ipairs(esme:events(0)) do
+                assert.are.equal("response", ev.type)
+                local dest = ev.pdu.message_id:sub(2)
+                assert.are.equal(by_dest[dest], ev.id) -- every response to its own request
+                by_dest[dest] = nil
+                seen = seen + 1
+            end
+            assert.are.equal(7 * round * (round + 1) / 2, esme:outstanding()) -- left unanswered so far
+        end
+        assert.is_true(seen > 3 * 19000)
+    end)
+
     it("matches responses by sequence number, in any order", function()
         local esme, smsc = pair{ window = 5 }
         bind(esme, smsc, "bind_transceiver")

@@ -39,6 +39,27 @@ describe("smpp.redis", function()
         c:close()
     end)
 
+    it("authenticates and selects a database when asked to", function()
+        stop_redis(r)
+        r = start_redis(nil, "s3cret")
+        local c = redis.connect{ port = r.port, password = "s3cret", db = 3 }
+        assert.are.equal("OK", c:call("SET", "k", "in db 3"))
+        assert.are.equal(redis.null, r.conn:call("GET", "k")) -- db 0 has no k
+        assert.are.equal("OK", r.conn:call("SELECT", 3))
+        assert.are.equal("in db 3", r.conn:call("GET", "k"))
+        local bad = redis.connect{ port = r.port, password = "wrong" }
+        local v, err, code = bad:call("PING")
+        assert.is_nil(v)
+        assert.are.equal("net", code) -- the connection is not usable
+        assert.matches("WRONGPASS", err)
+        local anon = redis.connect{ port = r.port }
+        v, err, code = anon:call("GET", "k")
+        assert.is_nil(v)
+        assert.are.equal("redis", code)
+        assert.matches("NOAUTH", err)
+        c:close()
+    end)
+
     it("reports an unreachable server as \"net\" and reconnects once it is back", function()
         local c = redis.connect{ port = r.port, timeout = 0.5 }
         assert.are.equal("PONG", c:call("PING"))

@@ -312,11 +312,13 @@ function _M.alive(pid)
     return r == true or r == 0 -- (Lua 5.1 gives the status)
 end
 
-function _M.start_redis(port)
+--- redis-server on loopback (port: a free one by default; password: requirepass).
+function _M.start_redis(port, password)
     port = port or _M.free_port()
     local pid = _M.spawn(format("env -u LD_PRELOAD %s --port %d --bind 127.0.0.1 --save '' --appendonly no "
-        .. "--daemonize no --loglevel warning >/dev/null 2>&1", REDIS, port))
-    local conn = require("smpp.redis").connect{ port = port, timeout = 0.5 }
+        .. "--daemonize no --loglevel warning %s >/dev/null 2>&1", REDIS, port,
+        password and "--requirepass " .. q(password) or ""))
+    local conn = require("smpp.redis").connect{ port = port, timeout = 0.5, password = password }
     local up = _M.eventually(5, function() return conn:call("PING") == "PONG" end)
     assert(up, "redis-server did not start on port " .. port)
     return { port = port, pid = pid, conn = conn }

@@ -318,14 +318,14 @@ function _M.start(opts)
     -- the account's slots and rate: in the shared dict (one nginx), or in
     -- redis (limits = { redis = "host:port" }: many nginx hosts)
     local redis = type(opts.limits) == "table" and opts.limits.redis
-    local lspec = { shm = not redis and opts.shm or nil, redis = redis or nil, key = key, rate = rate,
-        lease = opts.lease or 10 }
+    local lease = opts.lease or 10
+    local lspec = { shm = not redis and opts.shm or nil, redis = redis or nil, key = key, rate = rate, lease = lease }
     local shared = not redis and limits.new(lspec)
     local c = {
         dict = dict, options = options, sessions = sessions,
         new_limits = function() return shared or limits.new(lspec) end,
         me = redis and limits.holder_id(ngx.worker.pid()) or tostring(ngx.worker.pid()),
-        prefix = key .. ":", lease = opts.lease or 10, concurrency = opts.concurrency or 10, poll = opts.poll or 0.1,
+        prefix = key .. ":", lease = lease, concurrency = opts.concurrency or 10, poll = opts.poll or 0.1,
         max_backoff = 10, close_timeout = opts.close_timeout or 5, receipt_ttl = opts.receipt_ttl or 86400,
         on_receipt = handler(opts.on_receipt), on_message = handler(opts.on_message),
     }

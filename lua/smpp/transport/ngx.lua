@@ -39,7 +39,7 @@ function _M.tls_config(tls)
     if tls.cert or tls.key then
         return nil, "TLS client certificates are not supported inside nginx", "tls"
     end
-    return { verify = tls.verify ~= false, server_name = tls.server_name, ca = tls.ca }
+    return { verify = tls.verify ~= false, server_name = tls.server_name }
 end
 
 --- Connects to host:port (names go through nginx's resolver directive),

@@ -551,6 +551,28 @@ static const smpp_command_info *get_command(lua_State *L, int t)
     return cmd;
 }
 
+const smpp_command_info *lsmpp_check_command(lua_State *L, int arg)
+{
+    const smpp_command_info *cmd = NULL;
+    luaL_checktype(L, arg, LUA_TSTRING);
+    lua_pushvalue(L, arg);
+    lua_rawget(L, UV_CMDS);
+    if (lua_isinteger(L, -1))
+        cmd = &smpp_commands[lua_tointeger(L, -1)];
+    lua_pop(L, 1);
+    if (cmd == NULL)
+        luaL_argerror(L, arg,
+                      lua_pushfstring(L, "%s is not an SMPP 3.4 command", lua_tostring(L, arg)));
+    return cmd;
+}
+
+smpp_pdu *lsmpp_scratch_pdu(lua_State *L, uint32_t command_id)
+{
+    codec *c = lua_touserdata(L, UV_CODEC);
+    smpp_pdu_init(&c->pdu, smpp_command_by_id(command_id), 0);
+    return &c->pdu;
+}
+
 smpp_pdu *lsmpp_check_pdu(lua_State *L, int t)
 {
     codec *c = lua_touserdata(L, UV_CODEC);

@@ -18,6 +18,11 @@ void lsmpp_push_upvalues(lua_State *L, int top);
 /* The PDU in the Lua table at index t, checked (raises on bad values); it
  * lives in the codec until the next call. */
 smpp_pdu *lsmpp_check_pdu(lua_State *L, int t);
+/* The command named by the string at arg (raises when it is none). */
+const smpp_command_info *lsmpp_check_command(lua_State *L, int arg);
+/* The codec's PDU, emptied, for a command: a binding fills its fields
+ * itself (strings must stay on the Lua stack until it is encoded). */
+smpp_pdu *lsmpp_scratch_pdu(lua_State *L, uint32_t command_id);
 /* Pushes a decoded PDU as a table. */
 void lsmpp_push_pdu(lua_State *L, const smpp_pdu *pdu);
 void lsmpp_open_receipt(lua_State *L);

@@ -171,19 +171,74 @@ static int fail(lua_State *L, smpp_session *s, int rc)
     return 3;
 }
 
-/* session:send(pdu, now) -> id, sequence_number | nil, message, "state"|"window"|"closed" */
+/* session:send(pdu, now [, tag]) -> id, sequence_number | nil, message, "state"|"window"|"closed"
+ * The tag (an integer > 0) comes back in the request's events. */
 static int l_send(lua_State *L)
 {
     smpp_session *s = check_session(L);
     int64_t now = check_now(L, 3);
-    smpp_pdu *pdu = lsmpp_check_pdu(L, 2);
+    lua_Integer tag = luaL_optinteger(L, 4, 0);
+    smpp_pdu *pdu;
     uint64_t id;
-    int rc = smpp_session_send(s, pdu, now, &id);
+    int rc;
+    luaL_argcheck(L, tag >= 0, 4, "tag must be 0 or more");
+    pdu = lsmpp_check_pdu(L, 2);
+    rc = smpp_session_send_tagged(s, pdu, now, (uint64_t)tag, &id);
     if (rc != SMPP_OK)
         return fail(L, s, rc);
     lua_pushinteger(L, (lua_Integer)id);
     lua_pushinteger(L, (lua_Integer)pdu->sequence_number);
     return 2;
+}
+
+static void put_int8(lua_State *L, smpp_pdu *pdu, int field, int arg)
+{
+    lua_Integer v = luaL_checkinteger(L, arg);
+    luaL_argcheck(L, v >= 0 && v <= 0xFF, arg, "out of range 0-255");
+    pdu->f[field].num = (uint32_t)v;
+    pdu->present |= (uint64_t)1 << field;
+}
+
+static void put_str(lua_State *L, smpp_pdu *pdu, int field, int arg)
+{
+    size_t n;
+    const char *v = luaL_checklstring(L, arg, &n);
+    luaL_argcheck(L, n <= 0xFFFF, arg, "too long");
+    pdu->f[field].ptr = (const uint8_t *)v;
+    pdu->f[field].len = (uint32_t)n;
+    pdu->present |= (uint64_t)1 << field;
+}
+
+/* session:submit(now, tag, source_addr, source_addr_ton, source_addr_npi,
+ *                destination_addr, dest_addr_ton, dest_addr_npi,
+ *                registered_delivery, esm_class, data_coding, short_message)
+ *   -> id | nil, message, "state"|"window"|"closed"|"throttled"
+ * A submit_sm of these fields (the others empty or 0) sent without building
+ * a table: the common message's short way. Its events carry the tag. */
+static int l_submit(lua_State *L)
+{
+    smpp_session *s = check_session(L);
+    int64_t now = check_now(L, 2);
+    lua_Integer tag = luaL_checkinteger(L, 3);
+    smpp_pdu *pdu = lsmpp_scratch_pdu(L, SMPP_SUBMIT_SM);
+    uint64_t id;
+    int rc;
+    luaL_argcheck(L, tag >= 0, 3, "tag must be 0 or more");
+    put_str(L, pdu, SMPP_F_SOURCE_ADDR, 4);
+    put_int8(L, pdu, SMPP_F_SOURCE_ADDR_TON, 5);
+    put_int8(L, pdu, SMPP_F_SOURCE_ADDR_NPI, 6);
+    put_str(L, pdu, SMPP_F_DESTINATION_ADDR, 7);
+    put_int8(L, pdu, SMPP_F_DEST_ADDR_TON, 8);
+    put_int8(L, pdu, SMPP_F_DEST_ADDR_NPI, 9);
+    put_int8(L, pdu, SMPP_F_REGISTERED_DELIVERY, 10);
+    put_int8(L, pdu, SMPP_F_ESM_CLASS, 11);
+    put_int8(L, pdu, SMPP_F_DATA_CODING, 12);
+    put_str(L, pdu, SMPP_F_SHORT_MESSAGE, 13);
+    rc = smpp_session_send_tagged(s, pdu, now, (uint64_t)tag, &id);
+    if (rc != SMPP_OK)
+        return fail(L, s, rc);
+    lua_pushinteger(L, (lua_Integer)id);
+    return 1;
 }
 
 /* session:respond(pdu, now) -> true | nil, message, code */
@@ -193,6 +248,31 @@ static int l_respond(lua_State *L)
     int64_t now = check_now(L, 3);
     smpp_pdu *pdu = lsmpp_check_pdu(L, 2);
     int rc = smpp_session_respond(s, pdu, now);
+    if (rc != SMPP_OK)
+        return fail(L, s, rc);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* session:answer(now, sequence_number, response_command, command_status [, message_id])
+ *   -> true | nil, message, code: a response with at most a message_id, without a table. */
+static int l_answer(lua_State *L)
+{
+    smpp_session *s = check_session(L);
+    int64_t now = check_now(L, 2);
+    lua_Integer seq = luaL_checkinteger(L, 3);
+    const smpp_command_info *cmd = lsmpp_check_command(L, 4);
+    lua_Integer status = luaL_checkinteger(L, 5);
+    smpp_pdu *pdu;
+    int rc;
+    luaL_argcheck(L, seq >= 0 && seq <= 0xFFFFFFFF, 3, "out of range");
+    luaL_argcheck(L, status >= 0 && status <= 0xFFFFFFFF, 5, "out of range");
+    pdu = lsmpp_scratch_pdu(L, cmd->id);
+    pdu->sequence_number = (uint32_t)seq;
+    pdu->command_status = (uint32_t)status;
+    if (!lua_isnoneornil(L, 6))
+        put_str(L, pdu, SMPP_F_MESSAGE_ID, 6);
+    rc = smpp_session_respond(s, pdu, now);
     if (rc != SMPP_OK)
         return fail(L, s, rc);
     lua_pushboolean(L, 1);
@@ -213,22 +293,78 @@ static int l_feed(lua_State *L)
 static const char *const event_names[] = {"response", "request", "timeout", "aborted",
                                           "unexpected", "invalid", "state", "closed"};
 
-/* session:events(now) -> list of { type, id, command, pdu, message } */
+/* Pushes the two values of an event that goes into a compact list (see
+ * l_events) and returns which list (1 responses, 2 requests), or 0. */
+static int push_compact(lua_State *L, const smpp_session *s, const smpp_event *ev)
+{
+    const smpp_pdu *p = ev->pdu;
+    if (ev->type == SMPP_EV_RESPONSE && ev->tag != 0 && p->command_status == 0 &&
+        p->command_id == (ev->command_id | SMPP_RESP_BIT)) {
+        lua_pushinteger(L, (lua_Integer)ev->tag);
+        if (p->present & ((uint64_t)1 << SMPP_F_MESSAGE_ID))
+            lua_pushlstring(L, (const char *)p->f[SMPP_F_MESSAGE_ID].ptr,
+                            p->f[SMPP_F_MESSAGE_ID].len);
+        else
+            lua_pushliteral(L, "");
+        return 1;
+    }
+    if (ev->type == SMPP_EV_REQUEST && p->command_id == SMPP_SUBMIT_SM &&
+        smpp_session_role(s) == SMPP_ROLE_SMSC &&
+        (p->f[SMPP_F_REGISTERED_DELIVERY].num & 3) == 0 && p->tlv_len == 0) {
+        lua_pushinteger(L, (lua_Integer)p->sequence_number);
+        lua_pushlstring(L, (const char *)p->f[SMPP_F_DESTINATION_ADDR].ptr,
+                        p->f[SMPP_F_DESTINATION_ADDR].len);
+        return 2;
+    }
+    return 0;
+}
+
+/* session:events(now [, responses [, requests]])
+ *   -> list of { type, id, tag, command, pdu, message }, nresponses, nrequests
+ * The events of the hot path can skip their tables: given tables, their
+ * essentials go there as pairs from index 1 (the counts say how many):
+ *   responses: a successful response to a tagged request: tag, message_id (or "")
+ *   requests (SMSC): a submit_sm asking no receipt, without TLVs:
+ *              sequence_number, destination_addr */
 static int l_events(lua_State *L)
 {
     smpp_session *s = check_session(L);
     int64_t now = check_now(L, 2);
+    int lists[2], counts[2] = {0, 0};
     smpp_event ev;
-    int n = 0;
+    int n = 0, k;
+    for (k = 0; k < 2; k++) {
+        lists[k] = !lua_isnoneornil(L, 3 + k);
+        if (lists[k])
+            luaL_checktype(L, 3 + k, LUA_TTABLE);
+    }
+    lua_settop(L, 4);
     lua_newtable(L);
     while (smpp_session_next_event(s, now, &ev)) {
-        const smpp_command_info *cmd = smpp_command_by_id(ev.command_id);
+        const smpp_command_info *cmd;
+        if (ev.pdu != NULL && (lists[0] || lists[1])) {
+            int which = push_compact(L, s, &ev);
+            if (which != 0 && lists[which - 1]) {
+                int *c = &counts[which - 1];
+                lua_rawseti(L, 2 + which, *c * 2 + 2);
+                lua_rawseti(L, 2 + which, *c * 2 + 1);
+                (*c)++;
+                continue;
+            }
+            if (which != 0)
+                lua_pop(L, 2);
+        }
+        cmd = smpp_command_by_id(ev.command_id);
         lua_createtable(L, 0, 5);
         lua_pushstring(L, event_names[ev.type]);
         lua_setfield(L, -2, "type");
         if (ev.id != 0) {
             lua_pushinteger(L, (lua_Integer)ev.id);
             lua_setfield(L, -2, "id");
+        }
+        if (ev.tag != 0) {
+            lua_pushinteger(L, (lua_Integer)ev.tag);
+            lua_setfield(L, -2, "tag");
         }
         if (cmd != NULL) {
             lua_pushstring(L, cmd->name);
@@ -244,7 +380,9 @@ static int l_events(lua_State *L)
         }
         lua_rawseti(L, -2, ++n);
     }
-    return 1;
+    lua_pushinteger(L, counts[0]);
+    lua_pushinteger(L, counts[1]);
+    return 3;
 }
 
 /* session:output() -> the bytes to send (possibly empty) */
@@ -339,7 +477,8 @@ static int l_now_ms(lua_State *L)
 void lsmpp_open_session(lua_State *L, int top)
 {
     static const luaL_Reg methods[] = {
-        {"send", l_send},       {"respond", l_respond},   {"feed", l_feed},
+        {"send", l_send},       {"respond", l_respond},   {"submit", l_submit},
+        {"answer", l_answer},   {"feed", l_feed},
         {"events", l_events},   {"output", l_output},     {"sent", l_sent},
         {"deadline", l_deadline}, {"state", l_state},     {"outstanding", l_outstanding},
         {"close", l_close},     {"submit_delay", l_submit_delay},

@@ -10,6 +10,7 @@
 
 typedef struct request {
     uint64_t id;    /* 0: the slot is free */
+    uint64_t tag;   /* the caller's, given back in the request's events */
     uint64_t stamp; /* of its running timer; 0 while it waits to be sent again */
     uint32_t seq;
     uint32_t command_id;
@@ -142,6 +143,11 @@ void smpp_session_free(smpp_session *s)
     free(s->reqs);
     free(s->fifo);
     free(s);
+}
+
+smpp_role smpp_session_role(const smpp_session *s)
+{
+    return s->cfg.role;
 }
 
 smpp_state smpp_session_state(const smpp_session *s)
@@ -352,10 +358,11 @@ static void start_timer(smpp_session *s, unsigned i, int64_t now)
 }
 
 static uint64_t add_request(smpp_session *s, unsigned i, uint32_t seq, uint32_t command_id,
-                            int64_t now)
+                            uint64_t tag, int64_t now)
 {
     s->nfree--; /* i is the top of the free stack (free_slot) */
     s->reqs[i].id = s->next_id++;
+    s->reqs[i].tag = tag;
     s->reqs[i].seq = seq;
     seq_put(s, seq, i);
     s->reqs[i].command_id = command_id;
@@ -460,6 +467,12 @@ static void end_request(smpp_session *s, request *r)
 
 int smpp_session_send(smpp_session *s, smpp_pdu *pdu, int64_t now, uint64_t *id)
 {
+    return smpp_session_send_tagged(s, pdu, now, 0, id);
+}
+
+int smpp_session_send_tagged(smpp_session *s, smpp_pdu *pdu, int64_t now, uint64_t tag,
+                             uint64_t *id)
+{
     int cls, rc, slot;
     uint32_t seq;
     size_t start;
@@ -508,7 +521,7 @@ int smpp_session_send(smpp_session *s, smpp_pdu *pdu, int64_t now, uint64_t *id)
         take_seq(s);
         return SMPP_OK;
     }
-    *id = add_request(s, (unsigned)slot, seq, pdu->cmd->id, now);
+    *id = add_request(s, (unsigned)slot, seq, pdu->cmd->id, tag, now);
     take_seq(s);
     if (cls == C_BIND) {
         s->bind_command = pdu->cmd->id;
@@ -599,6 +612,7 @@ static int handle_pdu(smpp_session *s, const uint8_t *p, size_t len, smpp_event 
         ev->command_id = pdu->command_id;
         if (r != NULL) { /* a response we cannot read still ends its request */
             ev->id = r->id;
+            ev->tag = r->tag;
             end_request(s, r);
         } else if (!is_resp) {
             /* A request we know with a bad field gets its own response with
@@ -630,6 +644,7 @@ static int handle_pdu(smpp_session *s, const uint8_t *p, size_t len, smpp_event 
         }
         ev->type = SMPP_EV_RESPONSE;
         ev->id = r->id;
+        ev->tag = r->tag;
         ev->command_id = r->command_id;
         ev->pdu = pdu;
         if (command_class(r->command_id) == C_BIND)
@@ -696,6 +711,7 @@ static int next_abort(smpp_session *s, smpp_event *ev)
             memset(ev, 0, sizeof *ev);
             ev->type = SMPP_EV_ABORTED;
             ev->id = r->id;
+            ev->tag = r->tag;
             ev->command_id = r->command_id;
             ev->message = s->reason;
             end_request(s, r);
@@ -726,6 +742,7 @@ static int run_timers(smpp_session *s, int64_t now, smpp_event *ev)
         memset(ev, 0, sizeof *ev);
         ev->type = SMPP_EV_TIMEOUT;
         ev->id = r->id;
+        ev->tag = r->tag;
         ev->command_id = r->command_id;
         ev->message = "no response in time";
         if (command_class(r->command_id) == C_BIND)

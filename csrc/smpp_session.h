@@ -53,6 +53,7 @@ typedef enum smpp_event_type {
 typedef struct smpp_event {
     smpp_event_type type;
     uint64_t id;         /* the request's id, as smpp_session_send gave it */
+    uint64_t tag;        /* the request's tag (smpp_session_send_tagged), else 0 */
     uint32_t command_id; /* of the request (TIMEOUT, ABORTED) */
     smpp_state state;
     const smpp_pdu *pdu; /* RESPONSE, REQUEST, UNEXPECTED: valid until the next call */
@@ -65,6 +66,7 @@ smpp_session *smpp_session_new(const smpp_session_config *cfg, int64_t now);
 void smpp_session_free(smpp_session *s);
 
 smpp_state smpp_session_state(const smpp_session *s);
+smpp_role smpp_session_role(const smpp_session *s);
 const char *smpp_session_error(const smpp_session *s); /* the last error's message */
 const char *smpp_state_name(smpp_state st);
 
@@ -80,6 +82,11 @@ const char *smpp_state_name(smpp_state st);
  * the order they were first sent, up to max_resends times; then the refusal
  * is its RESPONSE. */
 int smpp_session_send(smpp_session *s, smpp_pdu *pdu, int64_t now, uint64_t *id);
+/* The same, with a tag of the caller's (say, which message of a batch this
+ * is) kept with the request and given back in its events as ev->tag: a
+ * caller finds its own record without a table of ids. */
+int smpp_session_send_tagged(smpp_session *s, smpp_pdu *pdu, int64_t now, uint64_t tag,
+                             uint64_t *id);
 
 /* Answers the peer's request with sequence number seq: pdu is the response
  * (its command must be the request's response, or generic_nack). */

@@ -11,6 +11,7 @@ local receipt_mod = require "smpp.receipt"
 local text = require "smpp.text"
 
 local concat, format, floor, max, min = table.concat, string.format, math.floor, math.max, math.min
+local byte, lower = string.byte, string.lower
 local error, ipairs, pairs, pcall, rawget, select = error, ipairs, pairs, pcall, rawget, select
 local getmetatable, setmetatable, tonumber, tostring, type = getmetatable, setmetatable, tonumber, tostring, type
 local random = math.random
@@ -27,6 +28,8 @@ local BINDS = { transmitter = "transmitter", receiver = "receiver", transceiver 
     tx = "transmitter", rx = "receiver", trx = "transceiver" }
 local SENDS = { transmitter = true, transceiver = true }
 local SUBMITS = { submit_sm = true, data_sm = true, submit_multi = true }
+local RESP = {} -- request command name -> its response's name
+for _, cmd in ipairs(core.commands) do RESP[cmd.name] = cmd.name .. "_resp" end
 local LEVELS = { error = 1, warn = 2, info = 3, debug = 4, trace = 5 }
 local EVENTS = { receipt = true, message = true, pdu = true, bound = true, close = true }
 local MAX_TRACKED = 100000 -- messages remembered for matching receipts
@@ -37,6 +40,8 @@ local FROM_TON_NPI, NFROM = {}, 0 -- source_addr -> { ton, npi } guessed (a boun
 -- lateness of a wake-up forgiven by the throttle (poll timeouts round up):
 -- with the headroom, still at most N sends in any 1000 ms (smpp_throttle.h)
 local SLACK_MS = 3
+-- Tags of requests that go the short way: batch block * BLOCK + message index
+local BLOCK = 1048576
 
 local status_text = pdu_mod.status_text
 
@@ -251,6 +256,8 @@ local function emit(c, name, ...)
     return true
 end
 
+local tagged -- events of requests that went the short way (below)
+
 -- A request whose link went down before its answer: it goes again, once,
 -- on another session when the user asked for that (resend), else it ends.
 local function lost(c, rec, why)
@@ -265,6 +272,13 @@ end
 -- The session is gone: requests it held end (or go again, once, with
 -- resend), and a reconnect is planned.
 local function session_down(c, s, why)
+    if s.engine and s.engine:state() ~= "closed" then
+        -- requests that went the short way end through their (aborted) events
+        s.engine:close(why)
+        for _, ev in ipairs(s.engine:events(now_ms())) do
+            if ev.tag then tagged(c, ev) end
+        end
+    end
     if s.link then
         s.link:close()
         s.link = nil
@@ -306,11 +320,12 @@ local claim_slot
 -- temporary error when it raised, so that the SMSC delivers again.
 local function answer(c, s, p, status)
     if not s.engine then return end
-    local resp = { command = p.command .. "_resp", sequence_number = p.sequence_number,
-        command_status = status }
-    if p.command == "data_sm" then resp.message_id = "" end
-    s.engine:respond(resp, now_ms())
-    if c.log and c.opts.trace then c.log("trace", "%s -> %s", session_name(c, s), show_pdu(resp, true)) end
+    local command = RESP[p.command]
+    s.engine:answer(now_ms(), p.sequence_number, command, status, p.command == "data_sm" and "" or nil)
+    if c.log and c.opts.trace then
+        local resp = { command = command, sequence_number = p.sequence_number, command_status = status }
+        c.log("trace", "%s -> %s", session_name(c, s), show_pdu(resp, true))
+    end
 end
 
 -- What was sent, found by a receipt's id (hex, decimal, leading zeros, case).
@@ -327,13 +342,21 @@ local function id_keys(id)
     return keys
 end
 
+-- The key a message id is kept under: lower case, no leading zeros
+-- (id_keys of any form of the same id includes it).
+local function id_key(id)
+    local k = lower(id)
+    if byte(k, 1) == 48 then k = k:gsub("^0+(.)", "%1") end
+    return k
+end
+
 local function track(c, id, sent)
     local t = c.tracked
     t.n = t.n + 1
     t.order[t.n] = id
-    for _, k in ipairs(id_keys(id)) do t.by_key[k] = sent end
+    t.by_key[id_key(id)] = sent
     if t.n - t.first >= MAX_TRACKED then
-        for _, k in ipairs(id_keys(t.order[t.first])) do t.by_key[k] = nil end
+        t.by_key[id_key(t.order[t.first])] = nil
         t.order[t.first] = nil
         t.first = t.first + 1
     end
@@ -341,9 +364,91 @@ end
 
 local function find_sent(c, id)
     if not id then return nil end
+    local by_key = c.tracked.by_key
+    local sent = by_key[id_key(id)] -- the same form: the common case
+    if sent then return sent end
     for _, k in ipairs(id_keys(id)) do
-        local sent = c.tracked.by_key[k]
+        sent = by_key[k]
         if sent then return sent end
+    end
+end
+
+------------------------------------------------------------------------
+-- The short way: a message of one part of text and no extra fields goes as
+-- a submit built in C from its values (no PDU table, no request record) with
+-- a tag naming its batch and place; its response comes back as a compact
+-- pair (tag, message_id), not an event table. Everything else, and every
+-- message of a client with trace or resend on, goes the long way.
+
+-- A batch: the messages of one send or send_many call, blocks of tags.
+local function open_batch(c, list)
+    local first, n = c.next_block, max(1, math.ceil(#list / BLOCK))
+    local b = { base = first * BLOCK, first = first, blocks = n, list = list, results = {}, left = 0,
+        submitted = os.time() }
+    for k = first, first + n - 1 do c.batches[k] = b end
+    c.next_block = first + n
+    return b
+end
+
+-- Ends a batch: what has no result by now timed out; late events are ignored.
+local function close_batch(c, b, n)
+    for k = b.first, b.first + b.blocks - 1 do c.batches[k] = nil end
+    local results, counters = b.results, c.counters
+    for i = 1, n do
+        local r = results[i]
+        if r == false then -- sent, never answered
+            r = { nil, "no response in time", "timeout" }
+            results[i] = r
+        end
+        if r then
+            if r[1] ~= nil then
+                counters.sent, counters.parts = counters.sent + 1, counters.parts + 1
+            else
+                counters.failed = counters.failed + 1
+                counters.failed_by_status[r[3]] = (counters.failed_by_status[r[3]] or 0) + 1
+            end
+        end
+    end
+    return results
+end
+
+local function track_sent(c, b, i, ids)
+    local m = b.list[i]
+    track(c, ids[1], { ids = ids, to = m.to, from = m.from or c.opts.from, ref = m.ref, text = m.text,
+        submitted = b.submitted })
+end
+
+-- A short-way message accepted: its id, known at once (a receipt may follow).
+local function fast_done(c, tag, id)
+    local b = c.batches[floor(tag / BLOCK)]
+    if not b then return end
+    local i = tag - b.base + 1
+    local ids = { id }
+    b.results[i], b.left = ids, b.left - 1
+    if id ~= "" and b.list[i].receipt then track_sent(c, b, i, ids) end
+end
+
+local function fast_fail(c, tag, err, code)
+    local b = c.batches[floor(tag / BLOCK)]
+    if not b then return end
+    b.results[tag - b.base + 1], b.left = { nil, err, code }, b.left - 1
+end
+
+-- An event of a short-way request that came as a table (not as a pair).
+function tagged(c, ev)
+    local t = ev.type
+    if t == "response" then
+        local p = ev.pdu
+        if p.command_status == 0 and p.command == "submit_sm_resp" then
+            return fast_done(c, ev.tag, p.message_id or "")
+        end
+        return fast_fail(c, ev.tag, status_text(p.command_status), p.command_status)
+    elseif t == "timeout" then
+        c.counters.timeouts = c.counters.timeouts + 1
+        return fast_fail(c, ev.tag, format("no response to submit_sm within %g s", c.opts.response_timeout),
+            "timeout")
+    elseif t == "aborted" then
+        return fast_fail(c, ev.tag, "connection lost before the response: " .. (ev.message or "closed"), "closed")
     end
 end
 
@@ -364,7 +469,7 @@ local function on_deliver(c, s, p)
         ok, err = call(c, c.handlers.pdu, p, s.index)
     end
     if ok and receipt_mod.is_receipt(p) then
-        local r = receipt_mod.parse(p, { charset = c.opts.charset })
+        local r = receipt_mod.parse(p, c.receipt_opts)
         if r then
             c.counters.receipts = c.counters.receipts + 1
             r.message = find_sent(c, r.id)
@@ -393,6 +498,7 @@ dispatch = function(c, s, ev)
     if c.log and c.opts.trace and ev.pdu then
         c.log("trace", "%s <- %s", session_name(c, s), show_pdu(ev.pdu, true))
     end
+    if ev.tag then return tagged(c, ev) end
     if t == "response" then
         local rec = s.pending[ev.id]
         if rec then
@@ -438,6 +544,21 @@ dispatch = function(c, s, ev)
     end
 end
 
+-- After a send: the driver may be asleep in poll, not watching for writes:
+-- the bytes go now.
+local function nudge(c, s)
+    if c.driver ~= nil and c.driver ~= corunning() then
+        s.link:flush(now_ms())
+    end
+end
+
+-- Dispatches what the engine of session s has to say.
+local function dispatch_all(c, s)
+    if s.engine then
+        for _, ev in ipairs(s.engine:events(now_ms())) do dispatch(c, s, ev) end
+    end
+end
+
 -- Sends a request on session s; returns its record (already resolved when
 -- it could not go).
 local function issue(c, s, rec)
@@ -449,11 +570,25 @@ local function issue(c, s, rec)
     rec.session = s
     s.pending[id] = rec
     if c.log and c.opts.trace then c.log("trace", "%s -> %s", session_name(c, s), show_pdu(p, true)) end
-    -- the driver may be asleep in poll, not watching for writes: send now
-    if c.driver ~= nil and c.driver ~= corunning() then
-        s.link:flush(now_ms())
-    end
+    nudge(c, s)
     return rec
+end
+
+-- Sends a short-way message (its values in the batch) on session s.
+local function fast_send(c, s, b)
+    local id, err, code = s.engine:submit(now_ms(), b.tag, b.from, b.ton, b.npi, b.to, 1, 1,
+        b.rd, 0, b.dcs, b.octets)
+    if not id then return nil, err, code end
+    nudge(c, s)
+    -- half a window goes out at once: the SMSC starts on it while the
+    -- rest is made (both sides busy, not taking turns)
+    local n = s.unflushed + 1
+    if n >= c.flush_every then
+        s.link:flush(now_ms())
+        n = 0
+    end
+    s.unflushed = n
+    return true
 end
 
 ------------------------------------------------------------------------
@@ -609,15 +744,18 @@ local function resend_lost(c)
     end
 end
 
--- Reconnects what is due, re-issues what waits for a session.
+-- Reconnects what is due, re-issues what waits for a session; whether a
+-- session was bound again.
 local function maintain(c)
-    if c.closing then return end
+    if c.closing then return false end
+    local rebound = false
     if c.limits then renew_slots(c) end
     resend_lost(c)
     for _, s in ipairs(c.sessions) do
         if not s.link and s.retry_at and now_ms() >= s.retry_at then
             c.counters.reconnects = c.counters.reconnects + 1
             local ok, err, code = bind_session(c, s)
+            rebound = rebound or ok == true
             if not ok then
                 if c.log then c.log("warn", "%s: reconnect failed: %s", session_name(c, s), err) end
                 session_down(c, s, err)
@@ -628,6 +766,7 @@ local function maintain(c)
             end
         end
     end
+    return rebound
 end
 
 -- Reads what session s has, dispatches its events, writes what they
@@ -635,7 +774,9 @@ end
 local function pump(c, s)
     if not s.link then return false end
     local got, gone = s.link:drain()
-    local evs = s.engine:events(now_ms())
+    local sink = c.sink
+    local evs, n = s.engine:events(now_ms(), sink)
+    for k = 1, 2 * n, 2 do fast_done(c, sink[k], sink[k + 1]) end
     if gone then
         s.engine:close(gone)
         for _, ev in ipairs(s.engine:events(now_ms())) do evs[#evs + 1] = ev end
@@ -645,13 +786,13 @@ local function pump(c, s)
     if c.close_requested and c.in_handler == 0 then
         c:close(c.close_requested)
     end
-    return got or #evs > 0
+    return got or #evs > 0 or n > 0
 end
 
 -- One turn: move bytes both ways on every session, dispatch what came,
 -- or wait (at most until deadline) for something to happen.
 local function turn(c, deadline)
-    maintain(c)
+    if maintain(c) then return end -- a waiter may go on now: let it look
     local _, who = live(c)
     local wake = deadline
     for _, s in ipairs(who) do
@@ -664,8 +805,7 @@ local function turn(c, deadline)
     -- output first; then wait for any link (or the time) and read
     for _, s in ipairs(who) do
         if s.link and not s.link:flush(now_ms()) then
-            -- a write error: the engine says closed among its events
-            for _, ev in ipairs(s.engine:events(now_ms())) do dispatch(c, s, ev) end
+            dispatch_all(c, s) -- a write error: the engine says closed among its events
         end
     end
     local links
@@ -723,38 +863,37 @@ local function hope(c)
     return false
 end
 
--- Starts a request: waits for a session with room in its window and for
--- the throttle; returns the record (resolved on failure).
-local function start(c, p, deadline, resendable, sent, part)
-    local rec = { pdu = p, resendable = resendable, sent = sent, part = part }
+-- Waits for a session with room in its window and for the throttle, and
+-- sends there with send(c, s, x): true, or nil, message, code when it cannot.
+local function admit(c, submit, deadline, send, x)
     if c.closing then
-        resolve(rec, nil, "the client is closed", "closed")
-        return rec
+        return nil, "the client is closed", "closed"
     end
     if not can_send(c) then
-        resolve(rec, nil, "a receiver bind cannot send requests", "state")
-        return rec
+        return nil, "a receiver bind cannot send requests", "state"
     end
+    local token = false -- of the account's rate shared with other processes
     while true do
         if not hope(c) then
-            resolve(rec, nil, "no session is bound and none will reconnect", "closed")
-            return rec
+            return nil, "no session is bound and none will reconnect", "closed"
         end
         resend_lost(c) -- what waits for a session after a lost link goes first
         local s = pick(c)
         local err, code, shared
-        if s and not c.retry[1] and c.limits and SUBMITS[p.command] and not rec.token
+        if s and not c.retry[1] and c.limits and submit and not token
             and s.engine:outstanding() < c.opts.window then
             shared = shared_wait(c)
-            if shared <= 0 then rec.token = true end
+            if shared <= 0 then token = true end
         end
         if s and not c.retry[1] and (shared or 0) <= 0 then
             local ok
-            ok, err, code = issue(c, s, rec)
-            if ok then return rec end
+            ok, err, code = send(c, s, x)
+            if ok then return true end
             if code == "state" or code == nil then
-                resolve(rec, nil, err, "state")
-                return rec
+                return nil, err, "state"
+            end
+            if code == "closed" then -- the link died under us: its end is among its events
+                dispatch_all(c, s)
             end
         end
         local wait_until = deadline
@@ -774,17 +913,25 @@ local function start(c, p, deadline, resendable, sent, part)
         if not reached and now_ms() >= deadline or c.closing then
             local why = c.closing and "the client is closed"
                 or (pick(c) and "timed out waiting to send" or "no session is bound")
-            resolve(rec, nil, why, c.closing and "closed" or "timeout")
-            return rec
+            return nil, why, c.closing and "closed" or "timeout"
         end
     end
 end
 
-local function finish(c, recs, deadline)
+-- Starts a request; returns its record (resolved when it could not go).
+local function start(c, p, deadline, resendable, sent, part)
+    local rec = { pdu = p, resendable = resendable, sent = sent, part = part }
+    local ok, err, code = admit(c, SUBMITS[p.command], deadline, issue, rec)
+    if not ok then resolve(rec, nil, err, code) end
+    return rec
+end
+
+-- Waits for the records' responses, and for the short-way ones of batch b.
+local function finish(c, recs, deadline, b)
     local first = 1 -- recs before it are done: each is looked at once
     await(c, function()
         while recs[first] and recs[first].done do first = first + 1 end
-        return recs[first] == nil
+        return recs[first] == nil and (b == nil or b.left == 0)
     end, deadline)
     for _, r in ipairs(recs) do
         if not r.done then
@@ -820,6 +967,17 @@ local function smpp_time(v, name, relative)
     return os.date("!%y%m%d%H%M%S", floor(v)) .. "000+"
 end
 
+-- The source_addr_ton and _npi of a sender: an international number, a
+-- short code, or alphanumeric.
+local function guess_ton_npi(from)
+    local guess = FROM_TON_NPI[from]
+    if not guess then
+        guess = from:match("^%d+$") and { #from > 6 and 1 or 0, 1 } or { from:match("%a") and 5 or 0, 0 }
+        if NFROM < 1000 then FROM_TON_NPI[from], NFROM = guess, NFROM + 1 end
+    end
+    return guess[1], guess[2]
+end
+
 -- The submit_sm PDUs of a message table.
 local function build(c, m, fn)
     if type(m) ~= "table" then bad(fn, "the message must be a table") end
@@ -843,13 +1001,8 @@ local function build(c, m, fn)
     end
     local ton, npi = m.from_ton, m.from_npi
     if ton == nil or npi == nil then
-        local guess = FROM_TON_NPI[from]
-        if not guess then
-            -- an international number, a short code, or alphanumeric
-            guess = from:match("^%d+$") and { #from > 6 and 1 or 0, 1 } or { from:match("%a") and 5 or 0, 0 }
-            if NFROM < 1000 then FROM_TON_NPI[from], NFROM = guess, NFROM + 1 end
-        end
-        ton, npi = ton or guess[1], npi or guess[2]
+        local gton, gnpi = guess_ton_npi(from)
+        ton, npi = ton or gton, npi or gnpi
     end
     local validity = smpp_time(m.validity, "validity", true)
     local schedule = smpp_time(m.schedule, "schedule", false)
@@ -889,6 +1042,33 @@ local function start_message(c, m, deadline)
         if job.recs[i].done and job.recs[i].err then break end
     end
     return job
+end
+
+-- Message i of batch b the short way when it can go so: true when it took
+-- the message (sent, or failed with its result), false when it must go the
+-- long way (which also says what is wrong with a bad one).
+local function start_fast(c, b, i, m, deadline)
+    if type(m) ~= "table" or m.data ~= nil or m.encoding ~= nil or m.concat ~= nil or m.substitute ~= nil
+        or m.fields ~= nil or m.validity ~= nil or m.schedule ~= nil or m.service_type ~= nil
+        or m.priority ~= nil or m.from_ton ~= nil or m.from_npi ~= nil or m.to_ton ~= nil or m.to_npi ~= nil then
+        return false
+    end
+    local to, from, txt = m.to, m.from or c.opts.from or "", m.text
+    if type(to) ~= "string" or to == "" or type(from) ~= "string" or type(txt) ~= "string" then
+        return false
+    end
+    local so = c.split_opts
+    so.encoding, so.charset, so.concat, so.to, so.substitute = nil, c.opts.charset, nil, nil, nil
+    local octets, dcs = text.one_part(txt, so)
+    if not octets then return false end -- more parts, or text that cannot go as it is
+    b.tag, b.from, b.to, b.rd, b.dcs, b.octets = b.base + i - 1, from, to, m.receipt and 1 or 0, dcs, octets
+    b.ton, b.npi = guess_ton_npi(from)
+    b.results[i], b.left = false, b.left + 1 -- its events may come before admit returns
+    local ok, err, code = admit(c, true, deadline, fast_send, b)
+    if not ok then
+        b.results[i], b.left = { nil, err, code }, b.left - 1
+    end
+    return true
 end
 
 -- The result of a job: the ids, or nil, message, status.
@@ -944,13 +1124,17 @@ function _M.connect(opts)
         -- jitter, so that N/s sent never reach an SMSC as N + 1 in a second
         bucket = core.throttle{ rate = o.throttle * HEADROOM, slack = SLACK_MS },
         T = T, joiner = text.joiner(), cond = T.cond(), split_opts = {},
+        -- the short way (not with trace: every PDU is shown; not with resend: a
+        -- lost request goes again from its record)
+        fast = not o.trace and not o.resend, batches = {}, next_block = 1, sink = {},
+        receipt_opts = { charset = o.charset }, flush_every = max(8, floor(o.window / 2)),
         tracked = { n = 0, first = 1, order = {}, by_key = {} },
         counters = { sent = 0, parts = 0, failed = 0, failed_by_status = {}, throttled = 0, receipts = 0,
             messages = 0, delivered = 0, binds = 0, reconnects = 0, disconnects = 0, timeouts = 0 },
     }, Client)
     for name in pairs(EVENTS) do c.queues[name] = {} end
     for i, kind in ipairs(o.binds) do
-        c.sessions[i] = { index = i, kind = kind, bound = false, pending = {}, failures = 0 }
+        c.sessions[i] = { index = i, kind = kind, bound = false, pending = {}, failures = 0, unflushed = 0 }
     end
     if o.limits then
         local lok, lim = pcall(limits_mod.new, { redis = o.limits.redis, shm = o.limits.shm, key = o.limits.key,
@@ -994,6 +1178,16 @@ end
 function Client:send(m)
     local seconds = type(m) == "table" and m.timeout or self.opts.response_timeout * 3
     local deadline = now_ms() + floor(seconds * 1000)
+    if self.fast then
+        local b = open_batch(self, { m })
+        local went = start_fast(self, b, 1, m, deadline)
+        if went then finish(self, {}, deadline, b) end
+        local r = close_batch(self, b, 1)[1]
+        if went then
+            if r[1] == nil then return nil, r[2], r[3] end
+            return r
+        end
+    end
     local job = start_message(self, m, deadline)
     if job.recs then finish(self, job.recs, deadline) end
     return result(self, job)
@@ -1004,20 +1198,31 @@ end
 function Client:send_many(list, opts)
     if type(list) ~= "table" then bad("send_many", "list must be a table of messages") end
     local per = (opts and opts.timeout or self.opts.response_timeout * 3) * 1000
-    local jobs, results = {}, {}
+    local b = self.fast and open_batch(self, list)
+    local jobs, results, n = {}, {}, 0
     local deadline = now_ms() + per
     for i, m in ipairs(list) do
-        jobs[i] = start_message(self, m, deadline)
+        n = i
+        if not (b and start_fast(self, b, i, m, deadline)) then
+            jobs[i] = start_message(self, m, deadline)
+        end
         deadline = now_ms() + per -- each message gets its own time to find room
     end
     local all = {}
-    for _, job in ipairs(jobs) do
-        for _, r in ipairs(job.recs or {}) do all[#all + 1] = r end
+    for i = 1, n do
+        local job = jobs[i]
+        if job then
+            for _, r in ipairs(job.recs or {}) do all[#all + 1] = r end
+        end
     end
-    finish(self, all, deadline)
-    for i, job in ipairs(jobs) do
-        local ids, err, code = result(self, job)
-        results[i] = ids or { nil, err, code }
+    finish(self, all, deadline, b or nil)
+    if b then results = close_batch(self, b, n) end
+    for i = 1, n do
+        local job = jobs[i]
+        if job then
+            local ids, err, code = result(self, job)
+            results[i] = ids or { nil, err, code }
+        end
     end
     return results
 end

@@ -95,9 +95,13 @@ local function admit(w, rate, now)
     return true
 end
 
--- The SMPP absolute time of now, "YYMMDDhhmm" (for receipts).
+-- The SMPP absolute time of now, "YYMMDDhhmm" (for receipts), made once a second.
+local date_t, date_s
 local function receipt_date(t)
-    return os.date("!%y%m%d%H%M", t)
+    if t ~= date_t then
+        date_t, date_s = t, os.date("!%y%m%d%H%M", t)
+    end
+    return date_s
 end
 
 -- Hands queued deliver_sm to a receiving link while its window has room;
@@ -105,7 +109,8 @@ end
 local function flush_queue(self, link)
     local q = account(self, link.account).queue
     while q.head <= q.tail do
-        if not link.session:send(q[q.head], loop.now()) then
+        -- tagged: the answers come back as compact pairs, not event tables
+        if not link.session:send(q[q.head], loop.now(), 1) then
             return false
         end
         q[q.head] = nil
@@ -138,6 +143,9 @@ end
 
 -- The first n characters (not octets) of UTF-8 text.
 local function first_chars(s, n)
+    if #s <= n or not s:find("[\128-\255]") then
+        return sub(s, 1, n)
+    end
     local out, k = {}, 0
     for ch in s:gmatch("[%z\1-\127\194-\244][\128-\191]*") do
         k = k + 1
@@ -148,20 +156,21 @@ local function first_chars(s, n)
 end
 
 -- The receipt of a message, 3.4 appendix B text plus the TLVs.
+local STATES = { DELIVRD = 2, EXPIRED = 3, DELETED = 4, UNDELIV = 5, ACCEPTD = 6, UNKNOWN = 7, REJECTD = 8 }
+local SUBSTITUTE = { substitute = true }
 local function receipt_pdu(self, msg)
     local stat = self.receipt_stat
-    local states = { DELIVRD = 2, EXPIRED = 3, DELETED = 4, UNDELIV = 5, ACCEPTD = 6, UNKNOWN = 7, REJECTD = 8 }
     local now = os.time()
     local body = format("id:%s sub:001 dlvrd:%s submit date:%s done date:%s stat:%s err:%s text:%s",
         msg.id, stat == "DELIVRD" and "001" or "000", receipt_date(msg.submitted), receipt_date(now), stat,
         stat == "DELIVRD" and "000" or "001", first_chars(msg.preview, 20))
     -- data_coding 0, the account charset: GSM here, with look-alikes for the rest
-    body = text.encode(body, "gsm7", { substitute = true }) or body
+    body = text.encode(body, "gsm7", SUBSTITUTE) or body
     return { command = "deliver_sm", source_addr = msg.destination, destination_addr = msg.source,
         source_addr_ton = msg.dest_ton, source_addr_npi = msg.dest_npi,
         dest_addr_ton = msg.source_ton, dest_addr_npi = msg.source_npi,
         esm_class = 0x04, data_coding = 0, short_message = body,
-        receipted_message_id = msg.id, message_state = states[stat] or 7 }
+        receipted_message_id = msg.id, message_state = STATES[stat] or 7 }
 end
 
 -- Keeps a message for query_sm, cancel_sm and replace_sm; the oldest are
@@ -264,8 +273,7 @@ local function on_submit(self, link, p)
     local id = new_message_id(self)
     if p.command ~= "submit_multi" and not self.faults.delay and not link.log then
         -- the common answer, made in one go
-        link.session:respond({ command = RESP[p.command], sequence_number = p.sequence_number,
-            command_status = 0, message_id = id }, loop.now())
+        link.session:answer(loop.now(), p.sequence_number, RESP[p.command], 0, id)
     else
         answer_submit(self, link, p, id)
     end
@@ -293,6 +301,21 @@ local function on_submit(self, link, p)
         self:deliver{ account = acct, source_addr = msg.destination, destination_addr = msg.source,
             text = sub(msg.preview, #self.mo_echo + 1) }
     end
+end
+
+-- A submit_sm asking no receipt, on a link with no faults, log or echo to
+-- play (the common case, from session:events' compact requests).
+local function on_plain_submit(self, link, seq, destination)
+    local st, now = account(self, link.account), loop.now()
+    if st.window and not admit(st.window, self.rate, now) then
+        self.stats.throttled = self.stats.throttled + 1
+        link.session:answer(now, seq, "submit_sm_resp", 0x58)
+        return
+    end
+    self.stats.submits = self.stats.submits + 1
+    local id = new_message_id(self)
+    link.session:answer(now, seq, "submit_sm_resp", 0, id)
+    remember(self, id, destination)
 end
 
 local function on_request(self, link, p)
@@ -357,6 +380,7 @@ function Server:serve(stream, first)
     self.stats.connections = self.stats.connections + 1
     local idle_ms = floor(self.idle_timeout * 1000)
     local seen = 0
+    local responses, requests = {}, {} -- the compact events of session:events
     while self.running do
         -- the idle timeout counts from the last PDU of the peer, pings included;
         -- a turn lasts at most 250 ms, so that stop() is seen soon
@@ -364,7 +388,12 @@ function Server:serve(stream, first)
         if idle_ms > 0 and session:last_rx() + idle_ms < deadline then
             deadline = session:last_rx() + idle_ms
         end
-        local events = link:step(deadline)
+        -- the compact events only when nothing is to be played on each PDU
+        local plain = next(self.faults) == nil and not self.log and not self.mo_echo
+        local events, _, nreq = link:step(deadline, plain and responses or nil, plain and requests or nil)
+        for k = 1, 2 * (nreq or 0), 2 do
+            on_plain_submit(self, link, requests[k], requests[k + 1])
+        end
         local closed
         for _, ev in ipairs(events) do
             seen = seen + 1

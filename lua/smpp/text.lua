@@ -184,6 +184,21 @@ function _M.split(text, opts)
     return parts
 end
 
+--- The one part a text fits in: octets, data_coding; false when it needs
+--- more parts (or concat = "payload"), nil, message, code when it cannot be
+--- encoded. opts as for split; the same octets as split's single part.
+function _M.one_part(text, opts)
+    opts = opts or {}
+    if concat_kind_of(opts) == "payload" then
+        return false
+    end
+    local octets, dcs, encoding = _M.encode(text, opts.encoding, opts)
+    if not octets then
+        return nil, dcs, encoding
+    end
+    return #octets <= single_room(encoding) and octets, dcs
+end
+
 --- How a text would go: { parts, encoding, units, per_part }. units are
 --- septets (gsm7), UTF-16 units (ucs2) or octets.
 function _M.count(text, opts)

@@ -250,12 +250,13 @@ end
 
 --- One turn: send what is pending, wait until the stream has data, the
 --- session needs the time (keepalive, timeouts) or deadline, read, and
---- return the session's events (a list, maybe empty).
-function Link:step(deadline)
+--- return the session's events (a list, maybe empty) and, given the tables
+--- of session:events, the counts of compact responses and requests.
+function Link:step(deadline, responses, requests)
     local session, sock = self.session, self.sock
     local ok, err = self:flush(deadline)
     if not ok and err ~= "write: timed out" then
-        return session:events(loop.now())
+        return session:events(loop.now(), responses, requests)
     end
     -- TLS may hold data read along with the handshake: look before waiting.
     local got, lost = self:drain()
@@ -268,7 +269,7 @@ function Link:step(deadline)
         lost = select(2, self:drain())
     end
     -- What arrived before the end still counts: take its events first.
-    local events = session:events(loop.now())
+    local events, nresp, nreq = session:events(loop.now(), responses, requests)
     if lost then
         session:close(lost)
         for _, ev in ipairs(session:events(loop.now())) do
@@ -276,7 +277,7 @@ function Link:step(deadline)
         end
     end
     self:flush(deadline)
-    return events
+    return events, nresp, nreq
 end
 
 -- The cqueues protocol, so any scheduler can wait on a link: the stream's

@@ -258,6 +258,106 @@ describe("client:send", function()
     end)
 end)
 
+describe("client:send the short way", function()
+    -- The submits a tiny SMSC receives from clients bound to it in turn.
+    local function received(client_opts, messages, many)
+        local posix = require "smpp.transport.posix"
+        local listener = assert(posix.listen("127.0.0.1", 0))
+        local stats = { submits = 0, pdus = {} }
+        local results, ok, err
+        smpp.spawn(support.tiny_smsc, listener, stats)
+        smpp.spawn(function()
+            local opts = { port = listener:port(), system_id = "sys", password = "pw" }
+            for k, v in pairs(client_opts) do opts[k] = v end
+            local c = assert(smpp.connect(opts))
+            ok, err = pcall(function()
+                if many then
+                    results = c:send_many(messages)
+                else
+                    results = {}
+                    for i, m in ipairs(messages) do results[i] = { c:send(m) } end
+                end
+            end)
+            c:close()
+        end)
+        smpp.run()
+        listener:close()
+        if not ok then error(err, 0) end
+        return stats.pdus, results
+    end
+
+    it("sends the same octets as the long way, message for message", function()
+        local messages = {
+            { to = "4915112345678", from = "12345", text = "Hello, bench!" },
+            { to = "4915112345678", from = "ACME", text = "Price: 5\u{20AC} [x] {y} ~ ^", receipt = true },
+            { to = "447700900123", from = "4915112345678", text = "\u{41F}\u{440}\u{438}\u{432}\u{435}\u{442}" },
+            { to = "447700900123", text = ("x"):rep(160) }, -- the most one part holds
+            { to = "447700900123", text = ("\u{20AC}"):rep(80) }, -- 160 septets with the escapes
+            { to = "447700900123", text = ("x"):rep(161) }, -- two parts: the long way
+            { to = "447700900123", text = "" },
+            { to = "447700900123", from = "Shop 1", text = "@$_ \u{E9}\u{E8}", receipt = true },
+            { to = "447700900123", text = "hi", to_ton = 2, priority = 1 }, -- extra fields: the long way
+        }
+        for _, charset in ipairs({ "gsm7", "latin1" }) do
+            local short = received({ charset = charset, from = "INFO" }, messages)
+            local long = received({ charset = charset, from = "INFO", trace = true, logger = function() end }, messages)
+            assert.are.equal(#long, #short)
+            local parts = 0
+            for _, m in ipairs(messages) do parts = parts + smpp.text.count(m.text, { charset = charset }).parts end
+            assert.are.equal(parts, #short)
+            assert.is_true(parts > #messages) -- a long message among them
+            for i = 1, #long do
+                -- a long message's reference number counts up per destination: not compared
+                local l, sh = smpp.pdu.decode(long[i]), smpp.pdu.decode(short[i])
+                if l.esm_class == 0x40 then
+                    l.short_message, sh.short_message = l.short_message:sub(5), sh.short_message:sub(5)
+                end
+                assert.are.equal(smpp.pdu.encode(l), smpp.pdu.encode(sh), charset .. ": submit " .. i .. " differs")
+            end
+            local many = received({ charset = charset, from = "INFO" }, messages, true)
+            assert.are.equal(#short, #many)
+        end
+    end)
+
+    it("gives the same results and errors as the long way", function()
+        local bad = {
+            { to = "", text = "x" }, { to = 5, text = "x" }, { to = "1" }, { to = "1", text = 5 },
+            { to = "1", text = "x", data = "y" }, { to = ("9"):rep(30), text = "x" },
+        }
+        for _, m in ipairs(bad) do
+            local sok, serr = pcall(received, {}, { m })
+            local lok, lerr = pcall(received, { trace = true, logger = function() end }, { m })
+            assert.are.equal(lok, sok)
+            assert.is_false(sok)
+            -- the message names the problem the same way, at the caller's line or not
+            assert.are.equal((tostring(lerr):gsub("^.-:%d+: ", "")), (tostring(serr):gsub("^.-:%d+: ", "")))
+        end
+        local _, results = received({}, { { to = "1", text = "a" }, { to = "2", text = "b" } }, true)
+        assert.are.same({ { "id1" }, { "id2" } }, results)
+        _, results = received({}, { { to = "1", text = "a" }, { to = "2", text = "b" } })
+        assert.are.same({ { { "id1" } }, { { "id2" } } }, results)
+    end)
+
+    it("reports refusals, timeouts and lost links per message", function()
+        with_sim({ throttle = 0, faults = { submit_status = 0x45 } }, function(sim, port)
+            local c = assert(connect(port, { response_timeout = 0.3 }))
+            local results = c:send_many({ { to = "1", text = "a" }, { to = "2", text = "b" } })
+            assert.are.same({ { nil, "ESME_RSUBMITFAIL (0x45): submit_sm or submit_multi failed", 0x45 },
+                { nil, "ESME_RSUBMITFAIL (0x45): submit_sm or submit_multi failed", 0x45 } }, results)
+            local ids, err, code = c:send{ to = "3", text = "c" }
+            assert.are.same({ nil, 0x45 }, { ids, code })
+            assert.matches("ESME_RSUBMITFAIL", err)
+            sim.faults = { withhold = true }
+            ids, err, code = c:send{ to = "4", text = "d" }
+            assert.are.same({ nil, "timeout" }, { ids, code })
+            assert.matches("no response to submit_sm within 0.3 s", err)
+            local st = c:stats()
+            assert.are.same({ 0, 4, 3, 1 }, { st.sent, st.failed, st.failed_by_status[0x45], st.failed_by_status.timeout })
+            c:close()
+        end)
+    end)
+end)
+
 describe("client events", function()
     it("joins long MO messages, and calls handlers", function()
         with_sim({ throttle = 0 }, function(sim, port)

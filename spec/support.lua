@@ -35,6 +35,12 @@ function _M.tiny_smsc(listener, stats, tls)
                         system_id = "smsc" }, loop.now())
                 elseif p.command == "submit_sm" then
                     stats.submits = stats.submits + 1
+                    if stats.pdus then -- as received, but for the sequence number
+                        local copy = {}
+                        for k, v in pairs(p) do copy[k] = v end
+                        copy.sequence_number = 0
+                        stats.pdus[#stats.pdus + 1] = require("smpp.pdu").encode(copy)
+                    end
                     link.session:respond({ command = "submit_sm_resp", sequence_number = p.sequence_number,
                         message_id = ("id%d"):format(stats.submits) }, loop.now())
                 end

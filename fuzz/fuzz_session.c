@@ -76,6 +76,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (ids[i] == ev.id && (ev.type == SMPP_EV_RESPONSE || ev.type == SMPP_EV_TIMEOUT ||
                                         ev.type == SMPP_EV_ABORTED || ev.type == SMPP_EV_INVALID)) {
                     CHECK(!ended[i], "request %d ended twice", i);
+                    CHECK(ev.tag == (uint64_t)i, "request %d came back with tag %llu", i,
+                          (unsigned long long)ev.tag);
                     ended[i] = 1;
                 }
             if (ev.type == SMPP_EV_REQUEST) { /* answer it, as a user would */
@@ -98,7 +100,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 req.f[SMPP_F_DESTINATION_ADDR].ptr = (const uint8_t *)"447700900123";
                 req.f[SMPP_F_DESTINATION_ADDR].len = 12;
             }
-            if (smpp_session_send(s, &req, now, &id) == SMPP_OK)
+            /* tagged with its index: every event of it gives the tag back */
+            if (smpp_session_send_tagged(s, &req, now, (uint64_t)nids, &id) == SMPP_OK)
                 ids[nids++] = id;
         }
         check_output(s);
@@ -108,6 +111,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (i = 0; i < nids; i++)
             if (ids[i] == ev.id && ev.type == SMPP_EV_ABORTED) {
                 CHECK(!ended[i], "request %d aborted after it ended", i);
+                CHECK(ev.tag == (uint64_t)i, "request %d aborted with tag %llu", i,
+                      (unsigned long long)ev.tag);
                 ended[i] = 1;
             }
     for (i = 0; i < nids; i++)

@@ -28,8 +28,7 @@ local BINDS = { transmitter = "transmitter", receiver = "receiver", transceiver 
     tx = "transmitter", rx = "receiver", trx = "transceiver" }
 local SENDS = { transmitter = true, transceiver = true }
 local SUBMITS = { submit_sm = true, data_sm = true, submit_multi = true }
-local RESP = {} -- request command name -> its response's name
-for _, cmd in ipairs(core.commands) do RESP[cmd.name] = cmd.name .. "_resp" end
+local RESP = require("smpp.pdu").response -- request command name -> its response's name
 local LEVELS = { error = 1, warn = 2, info = 3, debug = 4, trace = 5 }
 local EVENTS = { receipt = true, message = true, pdu = true, bound = true, close = true }
 local MAX_TRACKED = 100000 -- messages remembered for matching receipts
@@ -320,7 +319,7 @@ local claim_slot
 -- temporary error when it raised, so that the SMSC delivers again.
 local function answer(c, s, p, status)
     if not s.engine then return end
-    local command = RESP[p.command]
+    local command = RESP[p.command] or "generic_nack"
     s.engine:answer(now_ms(), p.sequence_number, command, status, p.command == "data_sm" and "" or nil)
     if c.log and c.opts.trace then
         local resp = { command = command, sequence_number = p.sequence_number, command_status = status }

@@ -19,6 +19,13 @@ for _, c in ipairs(core.commands) do
 end
 _M.command = command
 
+-- The response of each request: response["submit_sm"] == "submit_sm_resp".
+local response = {}
+for _, c in ipairs(core.commands) do
+    if c.id < 0x80000000 and command[c.id + 0x80000000] then response[c.name] = command[c.id + 0x80000000] end
+end
+_M.response = response
+
 -- smpp.status: code -> { code, name, text }, and name -> code.
 local status = {}
 for _, s in ipairs(core.statuses) do

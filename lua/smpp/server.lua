@@ -19,8 +19,7 @@ Server.__index = Server
 local BIND_TYPES = { bind_transmitter = "tx", bind_receiver = "rx", bind_transceiver = "trx" }
 local MAX_QUEUED = 10000 -- receipts and MOs kept for an account with no receiver bound
 local MAX_MESSAGES = 100000 -- submitted messages remembered for query_sm, cancel_sm, replace_sm
-local RESP = {} -- request command name -> its response's name
-for _, c in ipairs(core.commands) do RESP[c.name] = c.name .. "_resp" end
+local RESP = require("smpp.pdu").response -- request command name -> its response's name
 
 local function check(opts, name, kind)
     local v = opts[name]

@@ -429,4 +429,23 @@ describe("receipt.parse of a PDU in another alphabet", function()
             short_message = "id:5 stat:DELIVRD err:000 text:a\0b" }
         assert.are.equal("a@b", assert(smpp.receipt.parse(gsm)).text)
     end)
+
+    it("reads the octets of a PDU as the text's decoding would, in every account charset", function()
+        -- octets that read the same in GSM 03.38 and ASCII, and octets that do not
+        local bodies = { "id:0000ABCD sub:001 dlvrd:001 submit date:2611260930 done date:2611260931 "
+            .. "stat:DELIVRD err:000 text:Hello, bench!", "id:7 stat:UNDELIV err:001 text:[x] $5 @home_\u{E9}" }
+        for _, body in ipairs(bodies) do
+            for _, charset in ipairs({ "gsm7", "latin1" }) do
+                local octets, dcs = assert(smpp.text.encode(body, charset == "gsm7" and "gsm7" or "latin1",
+                    { charset = charset }))
+                local p = { command = "deliver_sm", esm_class = 4, data_coding = dcs, short_message = octets }
+                local from_pdu = assert(smpp.receipt.parse(p, { charset = charset }))
+                local from_text = assert(smpp.receipt.parse(smpp.text.decode(octets, dcs, { charset = charset })))
+                assert.are.same(from_text, from_pdu)
+                assert.are.equal(body:match("text:(.*)$"), from_pdu.text)
+            end
+        end
+        assert.has_error(function() smpp.receipt.parse({ command = "deliver_sm", esm_class = 4, data_coding = 0,
+            short_message = "id:1 stat:DELIVRD" }, { charset = "ebcdic" }) end)
+    end)
 end)

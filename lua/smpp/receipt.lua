@@ -2,7 +2,6 @@
 -- variants, the receipted_message_id and message_state TLVs), and message
 -- ids compared the way SMSCs write them (hex or decimal, case, leading zeros).
 local core = require "smpp.core"
-local text_decode = require("smpp.text").decode
 
 local concat, format, upper = table.concat, string.format, string.upper
 local error, ipairs, setmetatable, type = error, ipairs, setmetatable, type
@@ -63,6 +62,15 @@ local meta = {
     end,
 }
 
+-- The account's alphabet for data_coding 0 in opts (as smpp.text.decode takes it).
+local function check_charset(opts)
+    local charset = opts and opts.charset
+    if charset ~= nil and charset ~= "gsm7" and charset ~= "latin1" then
+        error(format("charset must be \"gsm7\" or \"latin1\", got %s", tostring(charset)), 3)
+    end
+    return charset
+end
+
 -- The field of a PDU table, which must have type want when present.
 local function field(pdu, name, want)
     local v = pdu[name]
@@ -101,7 +109,7 @@ end
 --- a PDU is read in its data_coding (opts.charset: the account's alphabet for
 --- data_coding 0, "gsm7" by default), so a UCS-2 receipt reads as well.
 function _M.parse(pdu_or_text, opts)
-    local text, id, state
+    local text, id, state, dcs
     if type(pdu_or_text) == "string" then
         text = pdu_or_text
     elseif type(pdu_or_text) == "table" then
@@ -113,16 +121,15 @@ function _M.parse(pdu_or_text, opts)
         if text == nil or text == "" then
             text = field(pdu_or_text, "message_payload", "string")
         end
-        local dcs = field(pdu_or_text, "data_coding", "number")
-        if text and text ~= "" and dcs then
-            text = text_decode(text, dcs, opts)
-        end
+        dcs = field(pdu_or_text, "data_coding", "number")
         id = field(pdu_or_text, "receipted_message_id", "string")
         state = field(pdu_or_text, "message_state", "number")
     else
         argerror(1, "parse", "pdu_or_text", "a receipt text or a decoded deliver_sm", pdu_or_text)
     end
-    local r = text and receipt_parse(text)
+    -- a PDU's octets are read in its data_coding by the parser itself
+    local r = text and (dcs and text ~= "" and receipt_parse(text, dcs, check_charset(opts))
+        or receipt_parse(text))
     if r == nil then
         if (id == nil or id == "") and state == nil then
             return nil, "not a delivery receipt"

@@ -93,6 +93,7 @@ function Tls:pull()
         local data, err, code = self.sock:read()
         if data then
             self.tls:feed(data)
+            if #data < READ_CHUNK then return true end -- that was all there was
         elseif data == false then
             return true
         elseif code == "closed" then
@@ -105,11 +106,15 @@ function Tls:pull()
 end
 
 function Tls:read()
-    local ok, err, code = self:pull()
-    if not ok then
-        return nil, err, code
-    end
+    -- what TLS holds already first: the socket is asked only when that is none
     local data, rerr, rcode = self.tls:read()
+    if data == false then
+        local ok, err, code = self:pull()
+        if not ok then
+            return nil, err, code
+        end
+        data, rerr, rcode = self.tls:read()
+    end
     self:push() -- TLS may have something to say (alerts, tickets)
     return data, rerr, rcode
 end

@@ -468,7 +468,7 @@ local function on_deliver(c, s, p)
         ok, err = call(c, c.handlers.pdu, p, s.index)
     end
     if ok and receipt_mod.is_receipt(p) then
-        local r = receipt_mod.parse(p, c.receipt_opts)
+        local r = receipt_mod.parse(p, c.charset_opts)
         if r then
             c.counters.receipts = c.counters.receipts + 1
             r.message = find_sent(c, r.id)
@@ -480,7 +480,7 @@ local function on_deliver(c, s, p)
             local m = setmetatable({ from = whole.source_addr, to = whole.destination_addr,
                 data_coding = whole.data_coding or 0, payload = whole.payload, parts = whole.parts,
                 complete = whole.complete }, Message)
-            local tok, s_or_err = pcall(text.decode, whole.payload, m.data_coding, { charset = c.opts.charset })
+            local tok, s_or_err = pcall(text.decode, whole.payload, m.data_coding, c.charset_opts)
             if tok then m.text = s_or_err end
             c.counters.messages = c.counters.messages + 1
             ok, err = emit(c, "message", m, p)
@@ -1056,9 +1056,7 @@ local function start_fast(c, b, i, m, deadline)
     if type(to) ~= "string" or to == "" or type(from) ~= "string" or type(txt) ~= "string" then
         return false
     end
-    local so = c.split_opts
-    so.encoding, so.charset, so.concat, so.to, so.substitute = nil, c.opts.charset, nil, nil, nil
-    local octets, dcs = text.one_part(txt, so)
+    local octets, dcs = text.one_part(txt, c.charset_opts)
     if not octets then return false end -- more parts, or text that cannot go as it is
     b.tag, b.from, b.to, b.rd, b.dcs, b.octets = b.base + i - 1, from, to, m.receipt and 1 or 0, dcs, octets
     b.ton, b.npi = guess_ton_npi(from)
@@ -1126,7 +1124,8 @@ function _M.connect(opts)
         -- the short way (not with trace: every PDU is shown; not with resend: a
         -- lost request goes again from its record)
         fast = not o.trace and not o.resend, batches = {}, next_block = 1, sink = {},
-        receipt_opts = { charset = o.charset }, flush_every = max(8, floor(o.window / 2)),
+        -- options that name the account charset alone (for plain text and receipts)
+        charset_opts = { charset = o.charset }, flush_every = max(8, floor(o.window / 2)),
         tracked = { n = 0, first = 1, order = {}, by_key = {} },
         counters = { sent = 0, parts = 0, failed = 0, failed_by_status = {}, throttled = 0, receipts = 0,
             messages = 0, delivered = 0, binds = 0, reconnects = 0, disconnects = 0, timeouts = 0 },

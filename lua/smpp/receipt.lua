@@ -2,6 +2,7 @@
 -- variants, the receipted_message_id and message_state TLVs), and message
 -- ids compared the way SMSCs write them (hex or decimal, case, leading zeros).
 local core = require "smpp.core"
+local check_charset = require("smpp.text").check_charset
 
 local concat, format, upper = table.concat, string.format, string.upper
 local error, ipairs, setmetatable, type = error, ipairs, setmetatable, type
@@ -62,15 +63,6 @@ local meta = {
     end,
 }
 
--- The account's alphabet for data_coding 0 in opts (as smpp.text.decode takes it).
-local function check_charset(opts)
-    local charset = opts and opts.charset
-    if charset ~= nil and charset ~= "gsm7" and charset ~= "latin1" then
-        error(format("charset must be \"gsm7\" or \"latin1\", got %s", tostring(charset)), 3)
-    end
-    return charset
-end
-
 -- The field of a PDU table, which must have type want when present.
 local function field(pdu, name, want)
     local v = pdu[name]
@@ -128,7 +120,7 @@ function _M.parse(pdu_or_text, opts)
         argerror(1, "parse", "pdu_or_text", "a receipt text or a decoded deliver_sm", pdu_or_text)
     end
     -- a PDU's octets are read in its data_coding by the parser itself
-    local r = text and (dcs and text ~= "" and receipt_parse(text, dcs, check_charset(opts))
+    local r = text and (dcs and text ~= "" and receipt_parse(text, dcs, check_charset(opts and opts.charset, 2))
         or receipt_parse(text))
     if r == nil then
         if (id == nil or id == "") and state == nil then

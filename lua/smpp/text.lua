@@ -21,6 +21,8 @@ local function check_charset(charset, level)
     end
     return charset or "gsm7"
 end
+-- (smpp.receipt checks the same option when it reads a PDU's octets)
+_M.check_charset = check_charset
 
 --- Encodes UTF-8 text: octets, data_coding, encoding | nil, message, "text".
 -- encoding: "auto" (default: the most compact that loses nothing), "gsm7",

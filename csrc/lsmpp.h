@@ -26,6 +26,11 @@ smpp_pdu *lsmpp_scratch_pdu(lua_State *L, uint32_t command_id);
 /* Pushes a decoded PDU as a table. */
 void lsmpp_push_pdu(lua_State *L, const smpp_pdu *pdu);
 void lsmpp_open_receipt(lua_State *L);
+/* Pushes the delivery receipt a deliver_sm or data_sm carries (by its
+ * esm_class, read in its data_coding with the account's alphabet latin1 or
+ * GSM 03.38, the TLVs winning over the text) and returns 1, or returns 0
+ * with nothing pushed when it carries none. */
+int lsmpp_push_receipt(lua_State *L, const smpp_pdu *pdu, int latin1);
 void lsmpp_open_net(lua_State *L);
 void lsmpp_open_tls(lua_State *L);
 

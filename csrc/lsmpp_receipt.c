@@ -1,8 +1,19 @@
 /* lsmpp_receipt: Lua binding of the delivery receipt parser and the message
- * id comparison (receipt_parse, receipt_id_equal in smpp.core). */
+ * id comparison (receipt_parse, receipt_id_equal in smpp.core), and the
+ * receipt tables the session makes for a client's compact list. */
+#include <string.h>
+#include <strings.h>
+
 #include "lsmpp.h"
 #include "smpp_receipt.h"
 #include "smpp_text.h"
+
+#define RECEIPT_MT "smpp.receipt"
+
+/* message_state (5.2.28) by number, 1-8: the stat words of the receipt text. */
+static const char *const state_names[] = {"ENROUTE", "DELIVRD", "EXPIRED", "DELETED",
+                                          "UNDELIV", "ACCEPTD", "UNKNOWN", "REJECTD"};
+#define NSTATES ((int)(sizeof state_names / sizeof state_names[0]))
 
 static void set_span(lua_State *L, const smpp_span *sp, const char *name)
 {
@@ -46,52 +57,151 @@ static int gsm_as_ascii(const uint8_t *s, size_t n)
     return 1;
 }
 
-/* receipt_parse(text [, data_coding, charset]) -> { id, sub, dlvr, submit_date,
- * done_date, stat, err, text } (absent fields nil), or nil when text is not a
- * receipt. With data_coding, text is a PDU's octets, read in that coding
- * (charset: the account's alphabet for data_coding 0, "gsm7" or "latin1"). */
-static int l_receipt_parse(lua_State *L)
+/* The stat word in upper case, and its message_state number when it is one. */
+static void set_stat(lua_State *L, const smpp_span *stat)
 {
-    static const char *const charsets[] = {"gsm7", "latin1", NULL};
-    size_t n;
-    const uint8_t *s = (const uint8_t *)luaL_checklstring(L, 1, &n);
+    luaL_Buffer b;
+    size_t i;
+    int k;
+    if (stat->ptr == NULL)
+        return;
+    luaL_buffinit(L, &b);
+    for (i = 0; i < stat->len; i++) {
+        uint8_t c = stat->ptr[i];
+        luaL_addchar(&b, (char)(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c));
+    }
+    luaL_pushresult(&b);
+    lua_setfield(L, -2, "stat");
+    for (k = 0; k < NSTATES; k++) {
+        if (stat->len == 7 && strncasecmp((const char *)stat->ptr, state_names[k], 7) == 0) {
+            set_int(L, k + 1, "state");
+            return;
+        }
+    }
+}
+
+/* Pushes the receipt in text (octets in data_coding dcs, or already decoded
+ * text when dcs < 0), with the TLVs receipted_message_id (id, when idlen > 0)
+ * and message_state (state >= 0) winning over the text. Returns 1, or 0 with
+ * nothing pushed when it is no receipt (the text none, and no TLV), or -1
+ * when memory ran out. */
+static int push_receipt(lua_State *L, const uint8_t *s, size_t n, int dcs, smpp_alphabet account,
+                        const uint8_t *id, size_t idlen, int state)
+{
     smpp_receipt r;
     smpp_buf decoded = {0};
-    int rc;
+    int msg_class, rc;
 
-    if (!lua_isnoneornil(L, 2)) {
-        lua_Integer dcs = luaL_checkinteger(L, 2);
-        int account = luaL_checkoption(L, 3, "gsm7", charsets);
-        int msg_class;
-        smpp_alphabet a;
-        luaL_argcheck(L, dcs >= 0 && dcs <= 255, 2, "data_coding must be 0-255");
-        a = smpp_dcs_alphabet((uint8_t)dcs, account == 0 ? SMPP_A_GSM7 : SMPP_A_LATIN1, &msg_class);
+    if (dcs >= 0 && n > 0) {
+        smpp_alphabet a = smpp_dcs_alphabet((uint8_t)dcs, account, &msg_class);
         if (!(a == SMPP_A_GSM7 && gsm_as_ascii(s, n))) {
             if (smpp_text_decode(a, s, n, &decoded) != SMPP_OK) {
                 smpp_buf_free(&decoded);
-                return luaL_error(L, "smpp.receipt: out of memory");
+                return -1;
             }
             s = decoded.data;
             n = decoded.len;
         }
     }
-    rc = smpp_receipt_parse(s, n, &r);
+    rc = s != NULL ? smpp_receipt_parse(s, n, &r) : -1;
     if (rc != 0) {
-        smpp_buf_free(&decoded);
-        lua_pushnil(L);
-        return 1;
+        if (idlen == 0 && state < 0) {
+            smpp_buf_free(&decoded);
+            return 0;
+        }
+        memset(&r, 0, sizeof r);
     }
-    lua_createtable(L, 0, 11); /* room for what smpp.receipt adds (state) */
+    lua_createtable(L, 0, 11);
     set_span(L, &r.id, "id");
     set_span(L, &r.sub, "sub");
     set_span(L, &r.dlvr, "dlvr");
     set_date(L, &r.submit_date, "submit_date");
     set_date(L, &r.done_date, "done_date");
-    set_span(L, &r.stat, "stat");
     set_span(L, &r.err, "err");
     set_span(L, &r.text, "text");
+    set_stat(L, &r.stat);
     smpp_buf_free(&decoded);
+    if (idlen > 0) {
+        lua_pushlstring(L, (const char *)id, idlen);
+        lua_setfield(L, -2, "id");
+    }
+    if (state >= 0) {
+        set_int(L, state, "state");
+        if (state >= 1 && state <= NSTATES) {
+            lua_pushstring(L, state_names[state - 1]);
+            lua_setfield(L, -2, "stat");
+        }
+    }
+    luaL_setmetatable(L, RECEIPT_MT);
     return 1;
+}
+
+static const smpp_value *tlv_of(const smpp_pdu *p, uint16_t tag)
+{
+    int k = smpp_tlv_index(tag);
+    return k >= 0 && (p->tlv_present & ((uint64_t)1 << k)) ? &p->tlv[k] : NULL;
+}
+
+int lsmpp_push_receipt(lua_State *L, const smpp_pdu *p, int latin1)
+{
+    const smpp_value *sm = &p->f[SMPP_F_SHORT_MESSAGE];
+    const smpp_value *id = NULL, *state = NULL;
+    int kind = p->f[SMPP_F_ESM_CLASS].num & 0x3C, rc;
+
+    if (kind != 0x04 && kind != 0x20) /* an SMSC receipt, an intermediate notification */
+        return 0;
+    if (p->tlv_len > 0) {
+        if (sm->len == 0) {
+            const smpp_value *payload = tlv_of(p, 0x0424);
+            if (payload != NULL)
+                sm = payload;
+        }
+        id = tlv_of(p, 0x001E);
+        state = tlv_of(p, 0x0427);
+    }
+    rc = push_receipt(L, sm->ptr, sm->len, (int)p->f[SMPP_F_DATA_CODING].num,
+                      latin1 ? SMPP_A_LATIN1 : SMPP_A_GSM7, id ? id->ptr : NULL, id ? id->len : 0,
+                      state ? (int)state->num : -1);
+    if (rc < 0)
+        luaL_error(L, "smpp.receipt: out of memory");
+    return rc;
+}
+
+/* receipt_parse(text [, data_coding, charset [, receipted_message_id,
+ * message_state]]) -> receipt, or nil when it is none. With data_coding,
+ * text is a PDU's octets, read in that coding (charset: the account's
+ * alphabet for data_coding 0, "gsm7" or "latin1"). The receipt: { id, sub,
+ * dlvr, submit_date, done_date, stat (upper case), state (message_state),
+ * err, text } with the metatable smpp.receipt; absent fields are nil. */
+static int l_receipt_parse(lua_State *L)
+{
+    static const char *const charsets[] = {"gsm7", "latin1", NULL};
+    size_t n, idlen = 0;
+    const uint8_t *s = (const uint8_t *)luaL_checklstring(L, 1, &n);
+    const uint8_t *id = (const uint8_t *)luaL_optlstring(L, 4, NULL, &idlen);
+    int dcs = -1, account = 0, state = -1;
+
+    if (!lua_isnoneornil(L, 2)) {
+        lua_Integer d = luaL_checkinteger(L, 2);
+        luaL_argcheck(L, d >= 0 && d <= 255, 2, "data_coding must be 0-255");
+        dcs = (int)d;
+        account = luaL_checkoption(L, 3, "gsm7", charsets);
+    }
+    if (!lua_isnoneornil(L, 5)) {
+        lua_Integer st = luaL_checkinteger(L, 5);
+        luaL_argcheck(L, st >= 0 && st <= 255, 5, "message_state must be 0-255");
+        state = (int)st;
+    }
+    switch (push_receipt(L, s, n, dcs, account == 0 ? SMPP_A_GSM7 : SMPP_A_LATIN1, id,
+                         idlen, state)) {
+    case 1:
+        return 1;
+    case 0:
+        lua_pushnil(L);
+        return 1;
+    default:
+        return luaL_error(L, "smpp.receipt: out of memory");
+    }
 }
 
 /* receipt_id_equal(a, b) -> boolean */
@@ -104,10 +214,47 @@ static int l_receipt_id_equal(lua_State *L)
     return 1;
 }
 
+/* receipt_id_key(id) -> the id in lower case without leading zeros ("0"
+ * for an id of zeros): one form of every way of writing it but hex/decimal,
+ * to keep and find messages under. The same string when it is that already. */
+static int l_receipt_id_key(lua_State *L)
+{
+    size_t n, i, skip = 0;
+    const char *id = luaL_checklstring(L, 1, &n);
+    luaL_Buffer b;
+    while (skip + 1 < n && id[skip] == '0')
+        skip++;
+    for (i = skip; i < n && !(id[i] >= 'A' && id[i] <= 'Z'); i++)
+        ;
+    if (skip == 0 && i == n) {
+        lua_settop(L, 1);
+        return 1;
+    }
+    luaL_buffinit(L, &b);
+    for (i = skip; i < n; i++) {
+        char c = id[i];
+        luaL_addchar(&b, c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c);
+    }
+    luaL_pushresult(&b);
+    return 1;
+}
+
 void lsmpp_open_receipt(lua_State *L)
 {
+    int k;
+    lua_pushcfunction(L, l_receipt_id_key);
+    lua_setfield(L, -2, "receipt_id_key");
     lua_pushcfunction(L, l_receipt_parse);
     lua_setfield(L, -2, "receipt_parse");
     lua_pushcfunction(L, l_receipt_id_equal);
     lua_setfield(L, -2, "receipt_id_equal");
+    /* the receipts' metatable: smpp.receipt gives it its __tostring */
+    luaL_newmetatable(L, RECEIPT_MT);
+    lua_setfield(L, -2, "receipt_meta");
+    lua_createtable(L, NSTATES, 0);
+    for (k = 0; k < NSTATES; k++) {
+        lua_pushstring(L, state_names[k]);
+        lua_rawseti(L, -2, k + 1);
+    }
+    lua_setfield(L, -2, "receipt_states");
 }

@@ -66,6 +66,7 @@ static int l_throttle_rate(lua_State *L)
 
 typedef struct lsession {
     smpp_session *s;
+    int latin1; /* the account's alphabet for data_coding 0 is latin1 (else GSM 03.38) */
 } lsession;
 
 static smpp_session *check_session(lua_State *L)
@@ -97,13 +98,17 @@ static lua_Integer opt_ms(lua_State *L, int t, const char *name, lua_Integer dfl
 }
 
 /* session{ role = "esme"|"smsc", window, response_timeout, enquire_link (seconds),
- *          max_length, sequence } */
+ *          max_length, sequence, max_resends, throttle, charset = "gsm7"|"latin1" }
+ * (charset: the account's alphabet for data_coding 0, for the receipts of
+ * events' compact list) */
 static int l_session(lua_State *L)
 {
     static const char *const roles[] = {"esme", "smsc", NULL};
+    static const char *const charsets[] = {"gsm7", "latin1", NULL};
     smpp_session_config cfg;
     lsession *ls;
     lua_Integer window, max_length;
+    int latin1 = 0;
     int64_t now = (int64_t)luaL_optinteger(L, 2, monotonic_ms());
 
     memset(&cfg, 0, sizeof cfg);
@@ -140,9 +145,13 @@ static int l_session(lua_State *L)
         if (!lua_isnil(L, -1))
             cfg.throttle = luaL_checkudata(L, -1, THROTTLE_MT);
         lua_pop(L, 1);
+        lua_getfield(L, 1, "charset");
+        latin1 = luaL_checkoption(L, -1, "gsm7", charsets);
+        lua_pop(L, 1);
     }
     ls = lua_newuserdata(L, sizeof *ls);
     ls->s = NULL;
+    ls->latin1 = latin1;
     luaL_getmetatable(L, SESSION_MT);
     lua_setmetatable(L, -2);
     lua_createtable(L, 1, 0); /* the session holds on to its throttle */
@@ -295,11 +304,13 @@ static const char *const event_names[] = {"response", "request", "timeout", "abo
 
 /* Pushes the two values of an event that goes into a compact list (see
  * l_events) and returns which list (1 responses, 2 requests), or 0. */
-static int push_compact(lua_State *L, const smpp_session *s, const smpp_event *ev)
+static int push_compact(lua_State *L, const lsession *ls, const smpp_event *ev)
 {
     const smpp_pdu *p = ev->pdu;
-    if (ev->type == SMPP_EV_RESPONSE && ev->tag != 0 && p->command_status == 0 &&
-        p->command_id == (ev->command_id | SMPP_RESP_BIT)) {
+    if (ev->type == SMPP_EV_RESPONSE) {
+        if (ev->tag == 0 || p->command_status != 0 ||
+            p->command_id != (ev->command_id | SMPP_RESP_BIT))
+            return 0;
         lua_pushinteger(L, (lua_Integer)ev->tag);
         if (p->present & ((uint64_t)1 << SMPP_F_MESSAGE_ID))
             lua_pushlstring(L, (const char *)p->f[SMPP_F_MESSAGE_ID].ptr,
@@ -308,26 +319,42 @@ static int push_compact(lua_State *L, const smpp_session *s, const smpp_event *e
             lua_pushliteral(L, "");
         return 1;
     }
-    if (ev->type == SMPP_EV_REQUEST && p->command_id == SMPP_SUBMIT_SM &&
-        smpp_session_role(s) == SMPP_ROLE_SMSC &&
-        (p->f[SMPP_F_REGISTERED_DELIVERY].num & 3) == 0 && p->tlv_len == 0) {
+    if (ev->type != SMPP_EV_REQUEST)
+        return 0;
+    if (smpp_session_role(ls->s) == SMPP_ROLE_SMSC) {
+        if (p->command_id != SMPP_SUBMIT_SM ||
+            (p->f[SMPP_F_REGISTERED_DELIVERY].num & 3) != 0 || p->tlv_len != 0)
+            return 0;
         lua_pushinteger(L, (lua_Integer)p->sequence_number);
         lua_pushlstring(L, (const char *)p->f[SMPP_F_DESTINATION_ADDR].ptr,
                         p->f[SMPP_F_DESTINATION_ADDR].len);
         return 2;
     }
-    return 0;
+    if (p->command_id != SMPP_DELIVER_SM)
+        return 0;
+    lua_pushinteger(L, (lua_Integer)p->sequence_number);
+    if (!lsmpp_push_receipt(L, p, ls->latin1)) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    return 2;
 }
 
 /* session:events(now [, responses [, requests]])
  *   -> list of { type, id, tag, command, pdu, message }, nresponses, nrequests
  * The events of the hot path can skip their tables: given tables, their
- * essentials go there as pairs from index 1 (the counts say how many):
+ * essentials go there as pairs from index 1 (the counts say how many), up to
+ * the first event that needs a table, so that whatever is in the lists came
+ * before every event of the returned list:
  *   responses: a successful response to a tagged request: tag, message_id (or "")
- *   requests (SMSC): a submit_sm asking no receipt, without TLVs:
- *              sequence_number, destination_addr */
+ *   requests, SMSC: a submit_sm asking no receipt, without TLVs:
+ *              sequence_number, destination_addr
+ *   requests, ESME: a deliver_sm carrying a delivery receipt (esm_class),
+ *              readable as one: sequence_number, receipt (as smpp.receipt.parse
+ *              makes it of the PDU, read with the session's charset) */
 static int l_events(lua_State *L)
 {
+    lsession *ls = luaL_checkudata(L, 1, SESSION_MT);
     smpp_session *s = check_session(L);
     int64_t now = check_now(L, 2);
     int lists[2], counts[2] = {0, 0};
@@ -342,8 +369,8 @@ static int l_events(lua_State *L)
     lua_newtable(L);
     while (smpp_session_next_event(s, now, &ev)) {
         const smpp_command_info *cmd;
-        if (ev.pdu != NULL && (lists[0] || lists[1])) {
-            int which = push_compact(L, s, &ev);
+        if (ev.pdu != NULL && n == 0 && (lists[0] || lists[1])) {
+            int which = push_compact(L, ls, &ev);
             if (which != 0 && lists[which - 1]) {
                 int *c = &counts[which - 1];
                 lua_rawseti(L, 2 + which, *c * 2 + 2);

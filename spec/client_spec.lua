@@ -352,7 +352,8 @@ describe("client:send the short way", function()
             assert.are.same({ nil, "timeout" }, { ids, code })
             assert.matches("no response to submit_sm within 0.3 s", err)
             local st = c:stats()
-            assert.are.same({ 0, 4, 3, 1 }, { st.sent, st.failed, st.failed_by_status[0x45], st.failed_by_status.timeout })
+            assert.are.same({ 0, 4, 3, 1 },
+                { st.sent, st.failed, st.failed_by_status[0x45], st.failed_by_status.timeout })
             c:close()
         end)
     end)
@@ -465,6 +466,62 @@ describe("client events", function()
         end)
         local all = table.concat(lines, "\n")
         assert.matches("<%- deliver_sm_resp[^\n]*ESME_RX_T_APPN", all)
+    end)
+
+    it("gives a handler that takes the receipt alone the same receipt as one that takes the PDU too", function()
+        with_sim({ throttle = 0 }, function(_, port)
+            local function receipts_of(handler_takes_pdu, with_pdu_handler)
+                local c = assert(connect(port))
+                local got, pdus = {}, 0
+                if handler_takes_pdu then
+                    c:on("receipt", function(r, p) got[#got + 1] = { r, p } end)
+                else
+                    c:on("receipt", function(r) got[#got + 1] = { r } end)
+                end
+                if with_pdu_handler then
+                    c:on("pdu", function(p) if p.command == "deliver_sm" then pdus = pdus + 1 end end)
+                end
+                local results = c:send_many{
+                    { to = "447700900123", text = "Hello", receipt = true, ref = "a" },
+                    { to = "447700900124", text = "Grüße €", receipt = true, ref = "b" },
+                    { to = "447700900125", text = ("long "):rep(40), receipt = true, ref = "c" },
+                }
+                local deadline = os.time() + 5
+                while #got < 4 and os.time() < deadline do c:run(0.05) end
+                assert.are.equal(4, c:stats().receipts)
+                c:close()
+                table.sort(got, function(x, y) return x[1].id < y[1].id end)
+                return got, results, pdus
+            end
+            local plain, ids = receipts_of(false)
+            local full, full_ids = receipts_of(true)
+            local seen, _, pdus = receipts_of(false, true)
+            assert.are.equal(4, #plain)
+            assert.are.equal(4, pdus) -- a pdu handler still sees every deliver_sm
+            for k = 1, 4 do
+                local r, f = plain[k][1], full[k][1]
+                assert.is_nil(plain[k][2])
+                assert.are.equal("deliver_sm", full[k][2].command)
+                -- the same receipt but for the message ids and dates
+                assert.are.same(smpp.receipt.parse(full[k][2]), setmetatable(
+                    (function() local t = {} for key, v in pairs(f) do t[key] = v end t.message = nil return t end)(),
+                    getmetatable(f)))
+                for _, key in ipairs{ "stat", "state", "err", "sub", "dlvr", "text" } do
+                    assert.are.equal(f[key], r[key])
+                end
+                assert.are.equal("smpp.receipt", getmetatable(r).__name)
+                assert.are.equal(f.message.ref, r.message.ref)
+                assert.are.equal(seen[k][1].message.ref, r.message.ref)
+                assert.are.equal(f.message.text, r.message.text)
+                assert.is_table(r.done_date)
+            end
+            assert.are.same({ "a", "b", "c", "c" }, { plain[1][1].message.ref, plain[2][1].message.ref,
+                plain[3][1].message.ref, plain[4][1].message.ref })
+            assert.are.equal("Grüße €", plain[2][1].message.text)
+            assert.are.equal("Grüße €", plain[2][1].text) -- the simulator quotes the text
+            assert.is_true(smpp.receipt.same_id(ids[1][1], plain[1][1].id))
+            assert.is_true(smpp.receipt.same_id(full_ids[3][2], full[4][1].id))
+        end)
     end)
 
     it("binds a transmitter and receiver pair", function()

@@ -16,7 +16,7 @@ end
 local function pair(opts)
     opts = opts or {}
     local esme = core.session({ role = "esme", window = opts.window, response_timeout = opts.response_timeout,
-        enquire_link = opts.enquire_link, sequence = opts.sequence }, 0)
+        enquire_link = opts.enquire_link, sequence = opts.sequence, charset = opts.charset }, 0)
     local smsc = core.session({ role = "smsc", enquire_link = 0 }, 0)
     return esme, smsc
 end
@@ -490,7 +490,8 @@ describe("session short way (tags, submit, answer, compact events)", function()
         assert.are.same({ 1, 0 }, { nresp, nreq })
         assert.are.same({ 41, "MSG1" }, pairs_)
         assert.are.equal(1, #evs) -- the refusal comes as an event, with its tag
-        assert.are.same({ "response", bad_id, 42, 0x45 }, { evs[1].type, evs[1].id, evs[1].tag, evs[1].pdu.command_status })
+        assert.are.same({ "response", bad_id, 42, 0x45 },
+            { evs[1].type, evs[1].id, evs[1].tag, evs[1].pdu.command_status })
         local timeouts = esme:events(1000, pairs_)
         assert.are.same({ "timeout", late_id, 43 }, { timeouts[1].type, timeouts[1].id, timeouts[1].tag })
         assert.is_truthy(ok_id)
@@ -517,6 +518,63 @@ describe("session short way (tags, submit, answer, compact events)", function()
         local got = {}
         esme:events(0, got)
         assert.are.same({ 1, "ID1" }, got)
+    end)
+
+    it("gives an ESME its receipts as compact pairs, read in the session's charset, in order", function()
+        local function receipts_of(cfg, requests)
+            local esme, smsc = pair(cfg)
+            bind(esme, smsc, "bind_transceiver")
+            for _, p in ipairs(requests) do
+                p.command, p.destination_addr = p.command or "deliver_sm", "12345"
+                assert(smsc:send(p, 0))
+            end
+            pump(smsc, esme, 0)
+            local list = {}
+            local evs, nresp, nreq = esme:events(0, {}, list)
+            assert.are.equal(0, nresp)
+            return list, nreq, evs
+        end
+        local text = "id:0A1b sub:001 dlvrd:001 submit date:2401011200 done date:2401011201 "
+            .. "stat:delivrd err:000 text:@x"
+        local list, n, evs = receipts_of(nil, {
+            { esm_class = 4, short_message = text },
+            { esm_class = 4, short_message = "", receipted_message_id = "77", message_state = 5 },
+            { esm_class = 0x20, data_coding = 8, short_message = smpp.text.encode("id:9 stat:ENROUTE", "ucs2") },
+        })
+        assert.are.equal(3, n)
+        assert.are.equal(0, #evs)
+        -- the same receipt smpp.receipt.parse makes of the decoded PDU
+        local expect = smpp.receipt.parse(smpp.pdu.decode(smpp.pdu.encode{ command = "deliver_sm", esm_class = 4,
+            destination_addr = "12345", short_message = text }))
+        assert.are.same(expect, list[2])
+        -- (octet 0x40 is ¡ in GSM 03.38)
+        assert.are.same({ "0A1b", "DELIVRD", 2, "¡x", 12 }, { list[2].id, list[2].stat, list[2].state, list[2].text,
+            list[2].done_date.hour })
+        assert.are.equal("smpp.receipt", getmetatable(list[2]).__name)
+        assert.matches("^receipt id=0A1b stat=DELIVRD", tostring(list[2]))
+        assert.are.same({ "77", "UNDELIV", 5 }, { list[4].id, list[4].stat, list[4].state })
+        assert.are.same({ "9", "ENROUTE" }, { list[6].id, list[6].stat })
+        assert.is_true(list[1] < list[3] and list[3] < list[5]) -- sequence numbers, in order
+        -- data_coding 0 in the account's alphabet: latin1 reads 0xE9 as é
+        local l1 = receipts_of({ charset = "latin1" },
+            { { esm_class = 4, short_message = "id:1 stat:DELIVRD text:caf\xE9" } })
+        assert.are.equal("café", l1[2].text)
+        local g = receipts_of(nil, { { esm_class = 4, short_message = "id:1 stat:DELIVRD text:\x00" } })
+        assert.are.equal("@", g[2].text)
+        -- not receipts, or after an event with a table: events, in their order
+        local none, n2, evs2 = receipts_of(nil, {
+            { esm_class = 4, short_message = "id:5 stat:DELIVRD" },
+            { esm_class = 0, short_message = "id:1 stat:DELIVRD" }, -- an MO: esm_class says so
+            { esm_class = 4, short_message = "id:6 stat:DELIVRD" },
+            { command = "data_sm", esm_class = 4, receipted_message_id = "7", message_state = 2 },
+            { esm_class = 4, short_message = "not a receipt at all" },
+        })
+        assert.are.equal(1, n2)
+        assert.are.equal("5", none[2].id)
+        assert.are.same({ "deliver_sm", "deliver_sm", "data_sm", "deliver_sm" }, { evs2[1].pdu.command,
+            evs2[2].pdu.command, evs2[3].pdu.command, evs2[4].pdu.command })
+        assert.are.same({ 0, 4 }, { evs2[1].pdu.esm_class, evs2[2].pdu.esm_class })
+        assert.has_error(function() pair({ charset = "ucs2" }) end)
     end)
 
     it("refuses bad arguments to submit and answer", function()

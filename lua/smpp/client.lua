@@ -11,7 +11,6 @@ local receipt_mod = require "smpp.receipt"
 local text = require "smpp.text"
 
 local concat, format, floor, max, min = table.concat, string.format, math.floor, math.max, math.min
-local byte, lower = string.byte, string.lower
 local error, ipairs, pairs, pcall, rawget, select = error, ipairs, pairs, pcall, rawget, select
 local getmetatable, setmetatable, tonumber, tostring, type = getmetatable, setmetatable, tonumber, tostring, type
 local random = math.random
@@ -317,19 +316,23 @@ local claim_slot
 
 -- Answers a request of the SMSC: after the handler returns, with a
 -- temporary error when it raised, so that the SMSC delivers again.
-local function answer(c, s, p, status)
+local function answer(c, s, seq, request, status)
     if not s.engine then return end
-    local command = RESP[p.command] or "generic_nack"
-    s.engine:answer(now_ms(), p.sequence_number, command, status, p.command == "data_sm" and "" or nil)
+    local command = RESP[request] or "generic_nack"
+    s.engine:answer(now_ms(), seq, command, status, request == "data_sm" and "" or nil)
     if c.log and c.opts.trace then
-        local resp = { command = command, sequence_number = p.sequence_number, command_status = status }
+        local resp = { command = command, sequence_number = seq, command_status = status }
         c.log("trace", "%s -> %s", session_name(c, s), show_pdu(resp, true))
     end
 end
 
 -- What was sent, found by a receipt's id (hex, decimal, leading zeros, case).
+-- The key a message id is kept under: lower case, no leading zeros (the
+-- first of id_keys of any form of the same id).
+local id_key = core.receipt_id_key
+
 local function id_keys(id)
-    local keys = { id:lower():gsub("^0+(.)", "%1") }
+    local keys = { id_key(id) }
     if #id <= 15 and id:match("^%x+$") then
         local n = tonumber(id, 16)
         if n then keys[#keys + 1] = tostring(n) end
@@ -339,14 +342,6 @@ local function id_keys(id)
         if n then keys[#keys + 1] = format("%x", n) end
     end
     return keys
-end
-
--- The key a message id is kept under: lower case, no leading zeros
--- (id_keys of any form of the same id includes it).
-local function id_key(id)
-    local k = lower(id)
-    if byte(k, 1) == 48 then k = k:gsub("^0+(.)", "%1") end
-    return k
 end
 
 local function track(c, id, sent)
@@ -461,6 +456,29 @@ Message.__tostring = function(m)
         m.data_coding or 0, (m.parts or 1) > 1 and format(", %d parts", m.parts) or "")
 end
 
+-- After a deliver_sm's handlers: the answer, a temporary error when one raised.
+local function delivered(c, s, seq, command, ok, err)
+    if not ok and c.log then
+        c.log("error", "%s: handler failed, answering ESME_RX_T_APPN: %s", session_name(c, s), tostring(err))
+    end
+    answer(c, s, seq, command, ok and 0 or ESME_RX_T_APPN)
+end
+
+-- A receipt: matched to what was sent, to its handler (or queue).
+local function on_receipt(c, r, p)
+    local counters = c.counters
+    counters.receipts = counters.receipts + 1
+    r.message = find_sent(c, r.id)
+    return emit(c, "receipt", r, p)
+end
+
+-- A receipt that came in the compact list: no PDU table (its handler takes
+-- the receipt alone).
+local function compact_receipt(c, s, seq, r)
+    c.counters.delivered = c.counters.delivered + 1
+    return delivered(c, s, seq, "deliver_sm", on_receipt(c, r))
+end
+
 local function on_deliver(c, s, p)
     c.counters.delivered = c.counters.delivered + 1
     local ok, err = true, nil
@@ -470,9 +488,7 @@ local function on_deliver(c, s, p)
     if ok and receipt_mod.is_receipt(p) then
         local r = receipt_mod.parse(p, c.charset_opts)
         if r then
-            c.counters.receipts = c.counters.receipts + 1
-            r.message = find_sent(c, r.id)
-            ok, err = emit(c, "receipt", r, p)
+            ok, err = on_receipt(c, r, p)
         end
     elseif ok then
         local whole = c.joiner:add(p)
@@ -486,10 +502,7 @@ local function on_deliver(c, s, p)
             ok, err = emit(c, "message", m, p)
         end
     end
-    if not ok and c.log then
-        c.log("error", "%s: handler failed, answering ESME_RX_T_APPN: %s", session_name(c, s), tostring(err))
-    end
-    answer(c, s, p, ok and 0 or ESME_RX_T_APPN)
+    delivered(c, s, p.sequence_number, p.command, ok, err)
 end
 
 dispatch = function(c, s, ev)
@@ -533,7 +546,7 @@ dispatch = function(c, s, ev)
         else
             if c.handlers.pdu then call(c, c.handlers.pdu, p, s.index) end
             if p.command ~= "alert_notification" and p.command ~= "outbind" then
-                answer(c, s, p, 0x03)
+                answer(c, s, p.sequence_number, p.command, 0x03)
             end
         end
     elseif t == "closed" then
@@ -675,7 +688,7 @@ local function bind_session(c, s)
         return nil, err, code
     end
     local engine = core.session{ role = "esme", window = o.window, response_timeout = o.response_timeout,
-        enquire_link = o.enquire_link, throttle = c.bucket, max_resends = o.max_resends }
+        enquire_link = o.enquire_link, throttle = c.bucket, max_resends = o.max_resends, charset = o.charset }
     s.engine, s.link, s.pending = engine, c.T.link(stream, engine), {}
     local rec = { pdu = { command = "bind_" .. s.kind, system_id = o.system_id, password = o.password,
         system_type = o.system_type, interface_version = 0x34, addr_ton = o.addr_ton, addr_npi = o.addr_npi,
@@ -773,9 +786,10 @@ end
 local function pump(c, s)
     if not s.link then return false end
     local got, gone = s.link:drain()
-    local sink = c.sink
-    local evs, n = s.engine:events(now_ms(), sink)
+    local sink, receipts = c.sink, c.receipts
+    local evs, n, nr = s.engine:events(now_ms(), sink, receipts)
     for k = 1, 2 * n, 2 do fast_done(c, sink[k], sink[k + 1]) end
+    for k = 1, 2 * nr, 2 do compact_receipt(c, s, receipts[k], receipts[k + 1]) end
     if gone then
         s.engine:close(gone)
         for _, ev in ipairs(s.engine:events(now_ms())) do evs[#evs + 1] = ev end
@@ -785,7 +799,7 @@ local function pump(c, s)
     if c.close_requested and c.in_handler == 0 then
         c:close(c.close_requested)
     end
-    return got or #evs > 0 or n > 0
+    return got or #evs > 0 or n > 0 or nr > 0
 end
 
 -- One turn: move bytes both ways on every session, dispatch what came,
@@ -1316,6 +1330,12 @@ function Client:on(name, fn)
     end
     if fn ~= nil and type(fn) ~= "function" then bad("on", "the handler must be a function") end
     self.handlers[name] = fn
+    -- receipts come without their PDU table when nothing can see it: no pdu
+    -- handler, no trace, a receipt handler that takes the receipt alone
+    local h, info = self.handlers.receipt, nil
+    if h then info = debug.getinfo(h, "u") end
+    local lean = info and info.nparams and info.nparams < 2 and not info.isvararg
+    self.receipts = lean and not self.handlers.pdu and not self.opts.trace and {} or nil
     return self
 end
 

@@ -5,22 +5,21 @@ local core = require "smpp.core"
 local check_charset = require("smpp.text").check_charset
 
 local concat, format, upper = table.concat, string.format, string.upper
-local error, ipairs, setmetatable, type = error, ipairs, setmetatable, type
+local error, ipairs, type = error, ipairs, type
 local receipt_parse, receipt_id_equal = core.receipt_parse, core.receipt_id_equal
 
 local _M = {}
 
--- message_state (5.2.28) <-> the stat word of the receipt text.
-local STATE_NAMES = { "ENROUTE", "DELIVRD", "EXPIRED", "DELETED", "UNDELIV", "ACCEPTD", "UNKNOWN", "REJECTD" }
-local STATE_NUMBERS = {}
-for n, name in ipairs(STATE_NAMES) do STATE_NUMBERS[name] = n end
+-- message_state (5.2.28) by number: the stat words of the receipt text.
+local STATE_NAMES = core.receipt_states
 
 -- States after which the SMSC makes no further delivery attempt. ACCEPTD is
 -- left out (many SMSCs send it as "accepted for delivery", before the final
 -- receipt), and so is UNKNOWN (SMPP 5.0: "may be intermediate or permanent").
 local FINAL = { DELIVRD = true, EXPIRED = true, DELETED = true, UNDELIV = true, REJECTD = true }
 
--- esm_class bits 5-2 (5.2.12) of the deliver_sm / data_sm that carry a receipt.
+-- esm_class bits 5-2 (5.2.12) of the deliver_sm / data_sm that carry a receipt
+-- (the session's compact receipts are chosen by the same bits, in C).
 local ESM_SMSC_RECEIPT = 0x04
 local ESM_INTERMEDIATE = 0x20
 
@@ -45,23 +44,21 @@ local SHOWN = { "id", "stat", "state", "err", "sub", "dlvr", "submit_date", "don
 
 -- tostring(receipt): one line, e.g.
 -- receipt id=0059113978 stat=DELIVRD state=2 err=000 sub=001 dlvr=001 submit_date=2010-02-10 17:30:00 ...
-local meta = {
-    __name = "smpp.receipt",
-    __tostring = function(r)
-        local out = { "receipt" }
-        for _, k in ipairs(SHOWN) do
-            local v = r[k]
-            if type(v) == "table" then
-                out[#out + 1] = k .. "=" .. show_date(v)
-            elseif type(v) == "string" and (k == "text" or v:find("[^%w%-%.:_]")) then
-                out[#out + 1] = k .. "=" .. show_text(v)
-            elseif v ~= nil then
-                out[#out + 1] = k .. "=" .. v
-            end
+-- (the receipts' metatable is the core's: receipts made in C have it too)
+core.receipt_meta.__tostring = function(r)
+    local out = { "receipt" }
+    for _, k in ipairs(SHOWN) do
+        local v = r[k]
+        if type(v) == "table" then
+            out[#out + 1] = k .. "=" .. show_date(v)
+        elseif type(v) == "string" and (k == "text" or v:find("[^%w%-%.:_]")) then
+            out[#out + 1] = k .. "=" .. show_text(v)
+        elseif v ~= nil then
+            out[#out + 1] = k .. "=" .. v
         end
-        return concat(out, " ")
-    end,
-}
+    end
+    return concat(out, " ")
+end
 
 -- The field of a PDU table, which must have type want when present.
 local function field(pdu, name, want)
@@ -119,28 +116,12 @@ function _M.parse(pdu_or_text, opts)
     else
         argerror(1, "parse", "pdu_or_text", "a receipt text or a decoded deliver_sm", pdu_or_text)
     end
-    -- a PDU's octets are read in its data_coding by the parser itself
-    local r = text and (dcs and text ~= "" and receipt_parse(text, dcs, check_charset(opts and opts.charset, 2))
-        or receipt_parse(text))
+    -- the parser reads a PDU's octets in its data_coding, and lets the TLVs win
+    local r = receipt_parse(text or "", dcs, dcs and check_charset(opts and opts.charset, 2), id, state)
     if r == nil then
-        if (id == nil or id == "") and state == nil then
-            return nil, "not a delivery receipt"
-        end
-        r = {}
+        return nil, "not a delivery receipt"
     end
-    if r.stat then
-        r.stat = upper(r.stat)
-    end
-    if id and id ~= "" then
-        r.id = id
-    end
-    if state then
-        r.state = state
-        r.stat = STATE_NAMES[state] or r.stat
-    else
-        r.state = STATE_NUMBERS[r.stat]
-    end
-    return setmetatable(r, meta)
+    return r
 end
 
 --- Whether two message ids name the same message: equal ignoring case and

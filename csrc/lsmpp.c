@@ -7,6 +7,7 @@
 #include "lsmpp.h"
 #include "smpp_frame.h"
 #include "smpp_pdu.h"
+#include "smpp_receipt.h"
 
 #define PDU_MT "smpp.pdu"
 #define FRAMER_MT "smpp.framer"
@@ -41,6 +42,8 @@ static const char *const extra_keys[] = {"command",        "command_id",  "comma
 typedef struct codec {
     smpp_pdu pdu;
     smpp_buf out;
+    smpp_pdu submit;   /* lsmpp_receipt_pdu: the submit reported on */
+    smpp_buf receipt;  /* and the receipt's text */
     smpp_tlv *extra;
     size_t extra_cap;
     uint16_t *order;
@@ -573,6 +576,26 @@ smpp_pdu *lsmpp_scratch_pdu(lua_State *L, uint32_t command_id)
     return &c->pdu;
 }
 
+smpp_pdu *lsmpp_receipt_pdu(lua_State *L, const uint8_t *submit, size_t n,
+                            const smpp_receipt_info *info)
+{
+    codec *c = lua_touserdata(L, UV_CODEC);
+    smpp_error err;
+    uint32_t id;
+    int rc;
+    if (smpp_pdu_decode(&c->submit, submit, n, n, &err) != SMPP_OK)
+        luaL_error(L, "smpp.session: the submit: %s", err.msg);
+    id = c->submit.command_id;
+    if (id != SMPP_SUBMIT_SM && id != SMPP_DATA_SM && id != SMPP_SUBMIT_MULTI)
+        luaL_error(L, "smpp.session: the submit: a %s, not a submit", c->submit.cmd->name);
+    rc = smpp_receipt_for(&c->submit, info, &c->pdu, &c->receipt);
+    if (rc == SMPP_ENOMEM)
+        luaL_error(L, "smpp.session: out of memory");
+    if (rc != 0)
+        luaL_error(L, "smpp.session: the receipt's text is over 254 octets");
+    return &c->pdu;
+}
+
 smpp_pdu *lsmpp_check_pdu(lua_State *L, int t)
 {
     codec *c = lua_touserdata(L, UV_CODEC);
@@ -644,6 +667,7 @@ static int l_codec_gc(lua_State *L)
 {
     codec *c = lua_touserdata(L, 1);
     smpp_buf_free(&c->out);
+    smpp_buf_free(&c->receipt);
     free(c->extra);
     free(c->order);
     c->extra = NULL;

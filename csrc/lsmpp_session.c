@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "lsmpp.h"
+#include "smpp_receipt.h"
 #include "smpp_session.h"
 
 #define SESSION_MT "smpp.session"
@@ -250,6 +251,37 @@ static int l_submit(lua_State *L)
     return 1;
 }
 
+/* session:receipt(now, tag, submit, message_id, stat, err, submit_date, done_date)
+ *   -> id | nil, message, "state"|"window"|"closed"
+ * Sends the delivery receipt of a submit (its octets as they came, say from
+ * events' compact requests): a deliver_sm from its destination to its
+ * source with the receipt text of 3.4 appendix B and the TLVs (see
+ * smpp_receipt_for; dates "YYMMDDhhmm"), made without a table. */
+static int l_receipt(lua_State *L)
+{
+    smpp_session *s = check_session(L);
+    int64_t now = check_now(L, 2);
+    lua_Integer tag = luaL_checkinteger(L, 3);
+    size_t n;
+    const uint8_t *submit = (const uint8_t *)luaL_checklstring(L, 4, &n);
+    smpp_receipt_info info;
+    smpp_pdu *pdu;
+    uint64_t id;
+    int rc;
+    luaL_argcheck(L, tag >= 0, 3, "tag must be 0 or more");
+    info.id = luaL_checkstring(L, 5);
+    info.stat = luaL_checkstring(L, 6);
+    info.err = luaL_checkstring(L, 7);
+    info.submit_date = luaL_checkstring(L, 8);
+    info.done_date = luaL_checkstring(L, 9);
+    pdu = lsmpp_receipt_pdu(L, submit, n, &info);
+    rc = smpp_session_send_tagged(s, pdu, now, (uint64_t)tag, &id);
+    if (rc != SMPP_OK)
+        return fail(L, s, rc);
+    lua_pushinteger(L, (lua_Integer)id);
+    return 1;
+}
+
 /* session:respond(pdu, now) -> true | nil, message, code */
 static int l_respond(lua_State *L)
 {
@@ -302,11 +334,13 @@ static int l_feed(lua_State *L)
 static const char *const event_names[] = {"response", "request", "timeout", "aborted",
                                           "unexpected", "invalid", "state", "closed"};
 
-/* Pushes the two values of an event that goes into a compact list (see
- * l_events) and returns which list (1 responses, 2 requests), or 0. */
-static int push_compact(lua_State *L, const lsession *ls, const smpp_event *ev)
+/* Pushes the values of an event that goes into a compact list (see
+ * l_events), *width of them, and returns which list (1 responses, 2
+ * requests), or 0. */
+static int push_compact(lua_State *L, const lsession *ls, const smpp_event *ev, int *width)
 {
     const smpp_pdu *p = ev->pdu;
+    *width = 2;
     if (ev->type == SMPP_EV_RESPONSE) {
         if (ev->tag == 0 || p->command_status != 0 ||
             p->command_id != (ev->command_id | SMPP_RESP_BIT))
@@ -322,12 +356,16 @@ static int push_compact(lua_State *L, const lsession *ls, const smpp_event *ev)
     if (ev->type != SMPP_EV_REQUEST)
         return 0;
     if (smpp_session_role(ls->s) == SMPP_ROLE_SMSC) {
-        if (p->command_id != SMPP_SUBMIT_SM ||
-            (p->f[SMPP_F_REGISTERED_DELIVERY].num & 3) != 0 || p->tlv_len != 0)
+        if (p->command_id != SMPP_SUBMIT_SM || p->tlv_len != 0)
             return 0;
         lua_pushinteger(L, (lua_Integer)p->sequence_number);
         lua_pushlstring(L, (const char *)p->f[SMPP_F_DESTINATION_ADDR].ptr,
                         p->f[SMPP_F_DESTINATION_ADDR].len);
+        if (p->f[SMPP_F_REGISTERED_DELIVERY].num & 3)
+            lua_pushlstring(L, (const char *)ev->raw, ev->raw_len);
+        else
+            lua_pushboolean(L, 0);
+        *width = 3;
         return 2;
     }
     if (p->command_id != SMPP_DELIVER_SM)
@@ -343,12 +381,13 @@ static int push_compact(lua_State *L, const lsession *ls, const smpp_event *ev)
 /* session:events(now [, responses [, requests]])
  *   -> list of { type, id, tag, command, pdu, message }, nresponses, nrequests
  * The events of the hot path can skip their tables: given tables, their
- * essentials go there as pairs from index 1 (the counts say how many), up to
+ * essentials go there from index 1 (the counts say how many entries), up to
  * the first event that needs a table, so that whatever is in the lists came
  * before every event of the returned list:
  *   responses: a successful response to a tagged request: tag, message_id (or "")
- *   requests, SMSC: a submit_sm asking no receipt, without TLVs:
- *              sequence_number, destination_addr
+ *   requests, SMSC: a submit_sm without TLVs: sequence_number,
+ *              destination_addr, and when it asks for a receipt its octets
+ *              (for session:receipt), else false
  *   requests, ESME: a deliver_sm carrying a delivery receipt (esm_class),
  *              readable as one: sequence_number, receipt (as smpp.receipt.parse
  *              makes it of the PDU, read with the session's charset) */
@@ -357,7 +396,7 @@ static int l_events(lua_State *L)
     lsession *ls = luaL_checkudata(L, 1, SESSION_MT);
     smpp_session *s = check_session(L);
     int64_t now = check_now(L, 2);
-    int lists[2], counts[2] = {0, 0};
+    int lists[2], counts[2] = {0, 0}, filled[2] = {0, 0};
     smpp_event ev;
     int n = 0, k;
     for (k = 0; k < 2; k++) {
@@ -370,16 +409,17 @@ static int l_events(lua_State *L)
     while (smpp_session_next_event(s, now, &ev)) {
         const smpp_command_info *cmd;
         if (ev.pdu != NULL && n == 0 && (lists[0] || lists[1])) {
-            int which = push_compact(L, ls, &ev);
+            int width, which = push_compact(L, ls, &ev, &width);
             if (which != 0 && lists[which - 1]) {
-                int *c = &counts[which - 1];
-                lua_rawseti(L, 2 + which, *c * 2 + 2);
-                lua_rawseti(L, 2 + which, *c * 2 + 1);
-                (*c)++;
+                int *f = &filled[which - 1];
+                for (k = width; k >= 1; k--)
+                    lua_rawseti(L, 2 + which, *f + k);
+                *f += width;
+                counts[which - 1]++;
                 continue;
             }
             if (which != 0)
-                lua_pop(L, 2);
+                lua_pop(L, width);
         }
         cmd = smpp_command_by_id(ev.command_id);
         lua_createtable(L, 0, 5);
@@ -505,6 +545,7 @@ void lsmpp_open_session(lua_State *L, int top)
 {
     static const luaL_Reg methods[] = {
         {"send", l_send},       {"respond", l_respond},   {"submit", l_submit},
+        {"receipt", l_receipt},
         {"answer", l_answer},   {"feed", l_feed},
         {"events", l_events},   {"output", l_output},     {"sent", l_sent},
         {"deadline", l_deadline}, {"state", l_state},     {"outstanding", l_outstanding},

@@ -1,9 +1,12 @@
 /* smpp_receipt: delivery receipt text (SMPP 3.4 appendix B and the variants
- * SMSCs send) parsed into spans of the input, and message ids compared across
- * hex, decimal, case and leading zeros. */
+ * SMSCs send) parsed into spans of the input, message ids compared across
+ * hex, decimal, case and leading zeros, and the receipt of a submit made. */
 #include "smpp_receipt.h"
 
 #include <string.h>
+
+#include "smpp_pdu.h"
+#include "smpp_text.h"
 
 /* A decimal id is compared with a hex id by value up to this many significant
  * digits (SMPP message ids are at most 64 octets); longer ones only as text. */
@@ -343,4 +346,124 @@ int smpp_receipt_id_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_
     }
     return (all_digits(a, alen, 0) && all_digits(b, blen, 1) && dec_equals_hex(a, alen, b, blen)) ||
            (all_digits(b, blen, 0) && all_digits(a, alen, 1) && dec_equals_hex(b, blen, a, alen));
+}
+
+/* message_state (5.2.28) of a stat word; 7 (UNKNOWN) for one it does not know. */
+static uint32_t state_of(const char *stat)
+{
+    static const char *const names[] = {"ENROUTE", "DELIVRD", "EXPIRED", "DELETED",
+                                        "UNDELIV", "ACCEPTD", "UNKNOWN", "REJECTD"};
+    uint32_t k;
+    for (k = 0; k < sizeof names / sizeof names[0]; k++)
+        if (strcmp(stat, names[k]) == 0)
+            return k + 1;
+    return 7;
+}
+
+/* A field of a decoded PDU: empty (0) when it is not there. */
+static const smpp_value *field(const smpp_pdu *p, int f)
+{
+    static const smpp_value none = {NULL, 0, 0};
+    return (p->present & ((uint64_t)1 << f)) ? &p->f[f] : &none;
+}
+
+static void put(smpp_pdu *p, int field, const void *v, size_t len)
+{
+    p->f[field].ptr = (const uint8_t *)v;
+    p->f[field].len = (uint32_t)len;
+    p->present |= (uint64_t)1 << field;
+}
+
+static void put_num(smpp_pdu *p, int field, uint32_t v)
+{
+    p->f[field].num = v;
+    p->present |= (uint64_t)1 << field;
+}
+
+static void put_tlv(smpp_pdu *p, uint16_t tag, const void *v, size_t len, uint32_t num)
+{
+    int k = smpp_tlv_index(tag);
+    p->tlv[k].ptr = (const uint8_t *)v;
+    p->tlv[k].len = (uint32_t)len;
+    p->tlv[k].num = num;
+    p->tlv_present |= (uint64_t)1 << k;
+}
+
+/* The submit's message as UTF-8 (appended to out): short_message, or
+ * message_payload when that is empty, without its UDH, read in its
+ * data_coding (0: GSM 03.38). */
+static int message_text(const smpp_pdu *submit, smpp_buf *out)
+{
+    const smpp_value *sm = field(submit, SMPP_F_SHORT_MESSAGE);
+    const uint8_t *s = sm->ptr;
+    size_t n = sm->len;
+    int cls, k;
+    if (n == 0 && (k = smpp_tlv_index(0x0424)) >= 0 && (submit->tlv_present & ((uint64_t)1 << k))) {
+        s = submit->tlv[k].ptr;
+        n = submit->tlv[k].len;
+    }
+    if ((field(submit, SMPP_F_ESM_CLASS)->num & 0x40) && n > 0) {
+        size_t udh = (size_t)s[0] + 1;
+        s += udh < n ? udh : n;
+        n -= udh < n ? udh : n;
+    }
+    return smpp_text_decode(
+        smpp_dcs_alphabet((uint8_t)field(submit, SMPP_F_DATA_CODING)->num, SMPP_A_GSM7, &cls), s, n,
+        out);
+}
+
+int smpp_receipt_for(const smpp_pdu *submit, const smpp_receipt_info *info, smpp_pdu *deliver,
+                     smpp_buf *text)
+{
+    static const char *const parts[] = {"id:", " sub:001 dlvrd:", " submit date:", " done date:",
+                                        " stat:", " err:", " text:"};
+    smpp_buf utf8 = {0};
+    const char *values[6];
+    size_t start, end, chars;
+    int rc = 0, k;
+
+    values[0] = info->id;
+    values[1] = strcmp(info->stat, "DELIVRD") == 0 ? "001" : "000";
+    values[2] = info->submit_date;
+    values[3] = info->done_date;
+    values[4] = info->stat;
+    values[5] = info->err;
+    /* the receipt as UTF-8, then the message's first 20 characters */
+    for (k = 0; k < 7 && rc == 0; k++) {
+        rc = smpp_buf_append(&utf8, parts[k], strlen(parts[k]));
+        if (rc == 0 && k < 6)
+            rc = smpp_buf_append(&utf8, values[k], strlen(values[k]));
+    }
+    start = utf8.len;
+    if (rc == 0)
+        rc = message_text(submit, &utf8);
+    for (end = start, chars = 0; rc == 0 && end < utf8.len && chars < 20; chars++) {
+        uint32_t cp;
+        size_t len = smpp_utf8_next(utf8.data + end, utf8.len - end, &cp);
+        end += len > 0 ? len : 1;
+    }
+    text->len = 0;
+    if (rc == 0)
+        rc = smpp_text_encode(SMPP_A_GSM7, utf8.data, end, SMPP_GSM_SUBSTITUTE, text, NULL);
+    smpp_buf_free(&utf8);
+    if (rc != 0)
+        return rc == SMPP_ENOMEM ? SMPP_ENOMEM : SMPP_EENCODE;
+    if (text->len > 254)
+        return SMPP_EENCODE;
+
+    smpp_pdu_init(deliver, smpp_command_by_id(SMPP_DELIVER_SM), 0);
+    put(deliver, SMPP_F_SOURCE_ADDR, field(submit, SMPP_F_DESTINATION_ADDR)->ptr,
+        field(submit, SMPP_F_DESTINATION_ADDR)->len);
+    put_num(deliver, SMPP_F_SOURCE_ADDR_TON, field(submit, SMPP_F_DEST_ADDR_TON)->num);
+    put_num(deliver, SMPP_F_SOURCE_ADDR_NPI, field(submit, SMPP_F_DEST_ADDR_NPI)->num);
+    put(deliver, SMPP_F_DESTINATION_ADDR, field(submit, SMPP_F_SOURCE_ADDR)->ptr,
+        field(submit, SMPP_F_SOURCE_ADDR)->len);
+    put_num(deliver, SMPP_F_DEST_ADDR_TON, field(submit, SMPP_F_SOURCE_ADDR_TON)->num);
+    put_num(deliver, SMPP_F_DEST_ADDR_NPI, field(submit, SMPP_F_SOURCE_ADDR_NPI)->num);
+    put_num(deliver, SMPP_F_ESM_CLASS, 0x04);
+    put_num(deliver, SMPP_F_DATA_CODING, 0);
+    put(deliver, SMPP_F_SHORT_MESSAGE, text->data, text->len);
+    put_tlv(deliver, 0x001E, info->id, strlen(info->id), 0);
+    put_tlv(deliver, 0x0427, NULL, 0, state_of(info->stat));
+    return 0;
 }

@@ -48,4 +48,27 @@ int smpp_receipt_parse(const uint8_t *s, size_t n, smpp_receipt *r);
  * same id (hex 10 is 16). Otherwise 0. */
 int smpp_receipt_id_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
 
+/* What a receipt says of a message: NUL-terminated strings (dates
+ * "YYMMDDhhmm"). */
+typedef struct smpp_receipt_info {
+    const char *id, *stat, *err, *submit_date, *done_date;
+} smpp_receipt_info;
+
+struct smpp_pdu;
+struct smpp_buf;
+
+/* Makes in *deliver the deliver_sm that reports on a decoded submit
+ * (submit_sm, data_sm or submit_multi) the way SMSCs write receipts (3.4
+ * appendix B): from the submit's destination_addr to its source_addr (TON
+ * and NPI too), esm_class 0x04, data_coding 0 as GSM 03.38 (look-alikes for
+ * what it lacks), short_message "id:ID sub:001 dlvrd:001|000 submit date:D
+ * done date:D stat:STAT err:ERR text:T" (T the first 20 characters of the
+ * message's text; dlvrd 001 for DELIVRD), and the TLVs receipted_message_id
+ * and message_state (of stat; 7 UNKNOWN for a word it does not know).
+ * deliver's strings point into submit, info and text (the buffer the
+ * short_message is made in: it must outlive deliver). Returns 0, or
+ * SMPP_ENOMEM, or SMPP_EENCODE when the text would be over 254 octets. */
+int smpp_receipt_for(const struct smpp_pdu *submit, const smpp_receipt_info *info,
+                     struct smpp_pdu *deliver, struct smpp_buf *text);
+
 #endif

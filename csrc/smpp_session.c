@@ -604,6 +604,8 @@ static int handle_pdu(smpp_session *s, const uint8_t *p, size_t len, smpp_event 
     int is_resp = (pdu->command_id & SMPP_RESP_BIT) != 0;
 
     memset(ev, 0, sizeof *ev);
+    ev->raw = p;
+    ev->raw_len = len;
     if (rc != SMPP_OK) {
         request *r = is_resp ? find_request(s, pdu->sequence_number) : NULL;
         snprintf(s->error, sizeof s->error, "%s", err.msg);

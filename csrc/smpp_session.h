@@ -57,6 +57,8 @@ typedef struct smpp_event {
     uint32_t command_id; /* of the request (TIMEOUT, ABORTED) */
     smpp_state state;
     const smpp_pdu *pdu; /* RESPONSE, REQUEST, UNEXPECTED: valid until the next call */
+    const uint8_t *raw;  /* the PDU's octets as they came (raw_len of them), when */
+    size_t raw_len;      /* pdu is set or INVALID; valid until the next call */
     const char *message; /* INVALID, CLOSED, TIMEOUT */
 } smpp_event;
 

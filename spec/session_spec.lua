@@ -497,27 +497,81 @@ describe("session short way (tags, submit, answer, compact events)", function()
         assert.is_truthy(ok_id)
     end)
 
-    it("gives an SMSC the submits asking no receipt as compact pairs, and the rest as events", function()
+    it("gives an SMSC its submits without TLVs as compact triples, and the rest as events", function()
         local esme, smsc = pair()
         bind(esme, smsc, "bind_transceiver")
         assert(esme:submit(0, 1, "1", 0, 0, "447700900001", 1, 1, 0, 0, 0, "plain"))
         assert(esme:submit(0, 2, "1", 0, 0, "447700900002", 1, 1, 1, 0, 0, "receipt"))
         assert(esme:send({ command = "submit_sm", destination_addr = "447700900003", short_message = "tlv",
             user_message_reference = 7 }, 0))
+        local out = esme:output()
         pump(esme, smsc, 0)
         local reqs = {}
         local evs, nresp, nreq = smsc:events(0, {}, reqs)
-        assert.are.same({ 0, 1 }, { nresp, nreq })
-        assert.are.equal("447700900001", reqs[2])
-        assert.are.equal(2, #evs)
-        assert.are.equal("447700900002", evs[1].pdu.destination_addr)
-        assert.are.equal(7, evs[2].pdu.user_message_reference)
+        assert.are.same({ 0, 2 }, { nresp, nreq })
+        assert.are.same({ "447700900001", false, "447700900002" }, { reqs[2], reqs[3], reqs[5] })
+        -- a receipt asked for: the submit's octets as they came
+        assert.are.equal("receipt", core.decode(reqs[6]).short_message)
+        assert.is_truthy(out:find(reqs[6], 1, true))
+        assert.are.equal(1, #evs)
+        assert.are.equal(7, evs[1].pdu.user_message_reference)
         -- answered by sequence number: the ESME sees its message id
         assert(smsc:answer(0, reqs[1], "submit_sm_resp", 0, "ID1"))
         pump(smsc, esme, 0)
         local got = {}
         esme:events(0, got)
         assert.are.same({ 1, "ID1" }, got)
+    end)
+
+    it("sends the receipt of a submit made of its octets", function()
+        local esme, smsc = pair()
+        bind(esme, smsc, "bind_transceiver")
+        local function receipt_of(submit, ...)
+            local bytes = core.encode(submit)
+            assert(smsc:receipt(0, 5, bytes, ...))
+            pump(smsc, esme, 0)
+            local evs = esme:events(0)
+            assert.are.equal(1, #evs)
+            return evs[1].pdu
+        end
+        local p = receipt_of({ command = "submit_sm", sequence_number = 9, source_addr = "ACME",
+            source_addr_ton = 5, source_addr_npi = 0, destination_addr = "4915112345678", dest_addr_ton = 1,
+            dest_addr_npi = 1, registered_delivery = 1,
+            short_message = (smpp.text.encode("Hello, {world} of receipts!", "gsm7")) },
+            "0000002A", "DELIVRD", "000", "2611261200", "2611261201")
+        assert.are.same({ "deliver_sm", "4915112345678", 1, 1, "ACME", 5, 0, 4, 0, "0000002A", 2 },
+            { p.command, p.source_addr, p.source_addr_ton, p.source_addr_npi, p.destination_addr,
+                p.dest_addr_ton, p.dest_addr_npi, p.esm_class, p.data_coding, p.receipted_message_id,
+                p.message_state })
+        -- GSM 03.38 octets: { is an escape
+        assert.are.equal("id:0000002A sub:001 dlvrd:001 submit date:2611261200 done date:2611261201 "
+            .. "stat:DELIVRD err:000 text:Hello, {world} of re", smpp.text.decode(p.short_message, 0))
+        local r = smpp.receipt.parse(p)
+        assert.are.same({ "0000002A", "DELIVRD", 2, "000", "Hello, {world} of re" },
+            { r.id, r.stat, r.state, r.err, r.text })
+        -- UCS-2 text read as such, a UDH skipped; data_sm's message_payload;
+        -- a stat word read into message_state (7 when unknown)
+        local udh = "\5\0\3\7\2\1"
+        p = receipt_of({ command = "submit_sm", source_addr = "1", destination_addr = "2", esm_class = 0x40,
+            data_coding = 8, short_message = udh .. smpp.text.encode("Grüße aus Köln, 20 Zeichen+", "ucs2") },
+            "7", "UNDELIV", "001", "2611261200", "2611261201")
+        assert.are.same({ 5, "Grüße aus Köln, 20 Z", "000" }, { p.message_state, smpp.receipt.parse(p).text,
+            smpp.receipt.parse(p).dlvr })
+        p = receipt_of({ command = "data_sm", source_addr = "1", destination_addr = "2",
+            message_payload = "from the payload" }, "8", "NOWORD", "001", "2611261200", "2611261201")
+        assert.are.same({ 7, "from the payload", "UNKNOWN" }, { p.message_state, smpp.receipt.parse(p).text,
+            smpp.receipt.parse(p).stat })
+        assert.matches(" stat:NOWORD err:001 ", p.short_message)
+        -- submit_multi: no destination_addr, so the receipt comes from ""
+        p = receipt_of({ command = "submit_multi", source_addr = "1", short_message = "multi",
+            dest_address = { { dest_flag = 1, destination_addr = "3" } } }, "9", "DELIVRD", "000", "a", "b")
+        assert.are.same({ "", "1", "multi" }, { p.source_addr, p.destination_addr, smpp.receipt.parse(p).text })
+        -- what is no submit, or cannot be read, raises
+        assert.has_error(function() smsc:receipt(0, 1, core.encode{ command = "enquire_link" }, "1", "DELIVRD",
+            "000", "2611261200", "2611261201") end, "smpp.session: the submit: a enquire_link, not a submit")
+        assert.has_error(function() smsc:receipt(0, 1, "\0\0\0\5", "1", "DELIVRD", "000", "a", "b") end)
+        assert.has_error(function() smsc:receipt(0, 1, core.encode{ command = "submit_sm", destination_addr = "1" },
+            ("9"):rep(300), "DELIVRD", "000", "a", "b") end)
     end)
 
     it("gives an ESME its receipts as compact pairs, read in the session's charset, in order", function()

@@ -20,6 +20,7 @@ local BIND_TYPES = { bind_transmitter = "tx", bind_receiver = "rx", bind_transce
 local MAX_QUEUED = 10000 -- receipts and MOs kept for an account with no receiver bound
 local MAX_MESSAGES = 100000 -- submitted messages remembered for query_sm, cancel_sm, replace_sm
 local RESP = require("smpp.pdu").response -- request command name -> its response's name
+local pdu_encode = core.encode
 
 local function check(opts, name, kind)
     local v = opts[name]
@@ -72,7 +73,9 @@ end
 local function account(self, system_id)
     local st = self.state[system_id]
     if not st then
-        st = { binds = 0, queue = { head = 1, tail = 0 },
+        -- queue: deliver_sm to send, each a PDU table or, for a receipt, the
+        -- octets of its submit (its message id and submit time in ids, times)
+        st = { binds = 0, queue = { head = 1, tail = 0, ids = {}, times = {} },
             window = self.rate > 0 and { n = 0, times = {} } or nil }
         self.state[system_id] = st
     end
@@ -104,16 +107,29 @@ local function receipt_date(t)
 end
 
 -- Hands queued deliver_sm to a receiving link while its window has room;
--- whether the queue is empty.
+-- whether the queue is empty. A receipt is made of its submit in C: the
+-- 3.4 appendix B text ("id:... sub:001 dlvrd:... submit date:... done
+-- date:... stat:... err:... text:<the first 20 characters>") and the TLVs
+-- receipted_message_id and message_state.
 local function flush_queue(self, link)
     local q = account(self, link.account).queue
+    local session, stat = link.session, self.receipt_stat
+    local err = stat == "DELIVRD" and "000" or "001"
     while q.head <= q.tail do
+        local h, now = q.head, loop.now()
+        local item, ok = q[h], nil
         -- tagged: the answers come back as compact pairs, not event tables
-        if not link.session:send(q[q.head], loop.now(), 1) then
+        if type(item) == "string" then
+            ok = session:receipt(now, 1, item, q.ids[h], stat, err, receipt_date(q.times[h]),
+                receipt_date(os.time()))
+        else
+            ok = session:send(item, now, 1)
+        end
+        if not ok then
             return false
         end
-        q[q.head] = nil
-        q.head = q.head + 1
+        q[h], q.ids[h], q.times[h] = nil, nil, nil
+        q.head = h + 1
     end
     return true
 end
@@ -121,14 +137,16 @@ end
 -- Sends a deliver_sm on a receiving link of the account (prefer first), in
 -- order behind what waits; queues it when no window has room (at most
 -- MAX_QUEUED wait; beyond, it is dropped and counted). Whether it went now.
-local function deliver(self, acct, pdu, prefer)
+-- item: a PDU table, or the octets of a submit to send the receipt of (its
+-- message id and submit time in id, submitted).
+local function deliver(self, acct, item, prefer, id, submitted)
     local q = account(self, acct).queue
     if q.tail - q.head + 1 >= MAX_QUEUED then
         self.stats.dropped = self.stats.dropped + 1
         return false
     end
-    q.tail = q.tail + 1
-    q[q.tail] = pdu
+    local t = q.tail + 1
+    q[t], q.ids[t], q.times[t], q.tail = item, id, submitted, t
     if prefer and prefer.receives and flush_queue(self, prefer) then
         return true
     end
@@ -140,36 +158,18 @@ local function deliver(self, acct, pdu, prefer)
     return false
 end
 
--- The first n characters (not octets) of UTF-8 text.
-local function first_chars(s, n)
-    if #s <= n or not s:find("[\128-\255]") then
-        return sub(s, 1, n)
+-- A receipt for a submit (its octets), now or after the receipt delay.
+local function send_receipt(self, link, submit, id)
+    self.stats.receipts = self.stats.receipts + 1
+    local acct, submitted = link.account, os.time()
+    if self.receipt_delay > 0 then
+        loop.spawn(function()
+            loop.sleep(self.receipt_delay)
+            deliver(self, acct, submit, link, id, submitted)
+        end)
+    else
+        deliver(self, acct, submit, link, id, submitted)
     end
-    local out, k = {}, 0
-    for ch in s:gmatch("[%z\1-\127\194-\244][\128-\191]*") do
-        k = k + 1
-        if k > n then break end
-        out[k] = ch
-    end
-    return table.concat(out)
-end
-
--- The receipt of a message, 3.4 appendix B text plus the TLVs.
-local STATES = { DELIVRD = 2, EXPIRED = 3, DELETED = 4, UNDELIV = 5, ACCEPTD = 6, UNKNOWN = 7, REJECTD = 8 }
-local SUBSTITUTE = { substitute = true }
-local function receipt_pdu(self, msg)
-    local stat = self.receipt_stat
-    local now = os.time()
-    local body = format("id:%s sub:001 dlvrd:%s submit date:%s done date:%s stat:%s err:%s text:%s",
-        msg.id, stat == "DELIVRD" and "001" or "000", receipt_date(msg.submitted), receipt_date(now), stat,
-        stat == "DELIVRD" and "000" or "001", first_chars(msg.preview, 20))
-    -- data_coding 0, the account charset: GSM here, with look-alikes for the rest
-    body = text.encode(body, "gsm7", SUBSTITUTE) or body
-    return { command = "deliver_sm", source_addr = msg.destination, destination_addr = msg.source,
-        source_addr_ton = msg.dest_ton, source_addr_npi = msg.dest_npi,
-        dest_addr_ton = msg.source_ton, dest_addr_npi = msg.source_npi,
-        esm_class = 0x04, data_coding = 0, short_message = body,
-        receipted_message_id = msg.id, message_state = STATES[stat] or 7 }
 end
 
 -- Keeps a message for query_sm, cancel_sm and replace_sm; the oldest are
@@ -277,34 +277,20 @@ local function on_submit(self, link, p)
         answer_submit(self, link, p, id)
     end
     remember(self, id, p.destination_addr or "")
-    local acct = link.account
-    local wants_receipt = self.receipts and (p.registered_delivery or 0) % 4 ~= 0
-    if not wants_receipt and not self.mo_echo then
-        return -- the common case: nothing more to make
+    if self.receipts and (p.registered_delivery or 0) % 4 ~= 0 then
+        send_receipt(self, link, pdu_encode(p), id) -- made of the submit's octets
     end
-    local msg = { id = id, source = p.source_addr or "", destination = p.destination_addr or "",
-        source_ton = p.source_addr_ton, source_npi = p.source_addr_npi, dest_ton = p.dest_addr_ton,
-        dest_npi = p.dest_addr_npi, submitted = os.time(), preview = preview(p) }
-    if wants_receipt then
-        self.stats.receipts = self.stats.receipts + 1
-        if self.receipt_delay > 0 then
-            loop.spawn(function()
-                loop.sleep(self.receipt_delay)
-                deliver(self, acct, receipt_pdu(self, msg), link)
-            end)
-        else
-            deliver(self, acct, receipt_pdu(self, msg), link)
-        end
-    end
-    if self.mo_echo and sub(msg.preview, 1, #self.mo_echo) == self.mo_echo then
-        self:deliver{ account = acct, source_addr = msg.destination, destination_addr = msg.source,
-            text = sub(msg.preview, #self.mo_echo + 1) }
+    local said = self.mo_echo and preview(p)
+    if said and sub(said, 1, #self.mo_echo) == self.mo_echo then
+        self:deliver{ account = link.account, source_addr = p.destination_addr or "",
+            destination_addr = p.source_addr or "", text = sub(said, #self.mo_echo + 1) }
     end
 end
 
--- A submit_sm asking no receipt, on a link with no faults, log or echo to
--- play (the common case, from session:events' compact requests).
-local function on_plain_submit(self, link, seq, destination)
+-- A submit_sm on a link with no faults, log or echo to play (the common
+-- case, from session:events' compact requests); submit: its octets when it
+-- asks for a receipt.
+local function on_plain_submit(self, link, seq, destination, submit)
     local st, now = account(self, link.account), loop.now()
     if st.window and not admit(st.window, self.rate, now) then
         self.stats.throttled = self.stats.throttled + 1
@@ -315,6 +301,7 @@ local function on_plain_submit(self, link, seq, destination)
     local id = new_message_id(self)
     link.session:answer(now, seq, "submit_sm_resp", 0, id)
     remember(self, id, destination)
+    if submit and self.receipts then send_receipt(self, link, submit, id) end
 end
 
 local function on_request(self, link, p)
@@ -390,8 +377,8 @@ function Server:serve(stream, first)
         -- the compact events only when nothing is to be played on each PDU
         local plain = next(self.faults) == nil and not self.log and not self.mo_echo
         local events, _, nreq = link:step(deadline, plain and responses or nil, plain and requests or nil)
-        for k = 1, 2 * (nreq or 0), 2 do
-            on_plain_submit(self, link, requests[k], requests[k + 1])
+        for k = 1, 3 * (nreq or 0), 3 do
+            on_plain_submit(self, link, requests[k], requests[k + 1], requests[k + 2])
         end
         local closed
         for _, ev in ipairs(events) do

@@ -11,7 +11,11 @@
  *  - where decoding is lenient and the bytes may legitimately differ (a named
  *    C-Octet-String TLV 0x001D/0x001E without a NUL or with octets after its
  *    first NUL; a response with command_status 0 and an empty body), the
- *    re-encoding must still decode, and re-encode to itself (a fixed point).
+ *    re-encoding must still decode, and re-encode to itself (a fixed point);
+ *  - the receipt of a decoded submit (smpp_receipt_for) is made or refused
+ *    as too long; made, it encodes (or fails naming a field: a data_sm's
+ *    addresses may be longer than a deliver_sm's), decodes, and its text
+ *    parses back to the id and stat given.
  *
  * Any violation abort()s so that libFuzzer reports it. */
 #include <stdint.h>
@@ -21,6 +25,7 @@
 
 #include "smpp_buf.h"
 #include "smpp_pdu.h"
+#include "smpp_receipt.h"
 
 #define MAX_LENGTH 65536
 #define MAX_TLVS (MAX_LENGTH / 4)
@@ -28,7 +33,8 @@
 static smpp_pdu pdu, pdu2;
 static smpp_tlv extra[MAX_TLVS], extra2[MAX_TLVS];
 static uint16_t order[MAX_TLVS], order2[MAX_TLVS];
-static smpp_buf out, out2;
+static smpp_buf out, out2, rtext;
+static smpp_pdu receipt;
 
 static void hexdump(const char *what, const uint8_t *p, size_t n)
 {
@@ -159,6 +165,32 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
     return size;
 }
 
+/* The receipt of a decoded submit: made or refused, and readable. */
+static void check_receipt(const smpp_pdu *submit)
+{
+    static const smpp_receipt_info info = {"F00D", "DELIVRD", "000", "2611261200", "2611261201"};
+    smpp_error err;
+    smpp_receipt r;
+    int rc = smpp_receipt_for(submit, &info, &receipt, &rtext);
+    CHECK(rc == 0 || rc == SMPP_EENCODE, "receipt_for: %d", rc);
+    if (rc != 0)
+        return;
+    out2.len = 0;
+    clear_error(&err);
+    if (smpp_pdu_encode(&receipt, &out2, &err) != SMPP_OK) {
+        check_error(&err, "receipt encode");
+        CHECK(strstr(err.msg, "addr") != NULL, "receipt does not encode: %s", err.msg);
+        return;
+    }
+    CHECK(smpp_pdu_decode(&pdu2, out2.data, out2.len, MAX_LENGTH, &err) == SMPP_OK,
+          "receipt does not decode: %s", err.msg);
+    CHECK(pdu2.command_id == SMPP_DELIVER_SM && pdu2.f[SMPP_F_ESM_CLASS].num == 4, "receipt header");
+    CHECK(smpp_receipt_parse(pdu2.f[SMPP_F_SHORT_MESSAGE].ptr, pdu2.f[SMPP_F_SHORT_MESSAGE].len, &r) == 0 &&
+              r.id.len == 4 && memcmp(r.id.ptr, "F00D", 4) == 0 && r.stat.len == 7 &&
+              memcmp(r.stat.ptr, "DELIVRD", 7) == 0,
+          "receipt text does not parse back");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     smpp_error err;
@@ -182,6 +214,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(pdu.cmd->id == get32(data + 4) && pdu.command_status == get32(data + 8) &&
               pdu.sequence_number == get32(data + 12),
           "decode: header fields");
+
+    if (pdu.command_id == SMPP_SUBMIT_SM || pdu.command_id == SMPP_DATA_SM ||
+        pdu.command_id == SMPP_SUBMIT_MULTI)
+        check_receipt(&pdu);
 
     lenient = prepare_encode(&pdu, extra, order);
     empty_ok_resp = (pdu.command_id & SMPP_RESP_BIT) && pdu.command_status == 0 && size == 16;

@@ -577,7 +577,7 @@ smpp_pdu *lsmpp_scratch_pdu(lua_State *L, uint32_t command_id)
 }
 
 smpp_pdu *lsmpp_receipt_pdu(lua_State *L, const uint8_t *submit, size_t n,
-                            const smpp_receipt_info *info)
+                            const smpp_receipt_info *info, int *too_long)
 {
     codec *c = lua_touserdata(L, UV_CODEC);
     smpp_error err;
@@ -591,9 +591,8 @@ smpp_pdu *lsmpp_receipt_pdu(lua_State *L, const uint8_t *submit, size_t n,
     rc = smpp_receipt_for(&c->submit, info, &c->pdu, &c->receipt);
     if (rc == SMPP_ENOMEM)
         luaL_error(L, "smpp.session: out of memory");
-    if (rc != 0)
-        luaL_error(L, "smpp.session: the receipt's text is over 254 octets");
-    return &c->pdu;
+    *too_long = rc != 0;
+    return rc == 0 ? &c->pdu : NULL;
 }
 
 smpp_pdu *lsmpp_check_pdu(lua_State *L, int t)

@@ -250,6 +250,8 @@ void lsmpp_open_receipt(lua_State *L)
     lua_setfield(L, -2, "receipt_id_equal");
     /* the receipts' metatable: smpp.receipt gives it its __tostring */
     luaL_newmetatable(L, RECEIPT_MT);
+    lua_pushliteral(L, RECEIPT_MT); /* (Lua 5.1 and LuaJIT do not set it) */
+    lua_setfield(L, -2, "__name");
     lua_setfield(L, -2, "receipt_meta");
     lua_createtable(L, NSTATES, 0);
     for (k = 0; k < NSTATES; k++) {

@@ -252,11 +252,13 @@ static int l_submit(lua_State *L)
 }
 
 /* session:receipt(now, tag, submit, message_id, stat, err, submit_date, done_date)
- *   -> id | nil, message, "state"|"window"|"closed"
+ *   -> id | nil, message, "state"|"window"|"closed"|"encode"
  * Sends the delivery receipt of a submit (its octets as they came, say from
  * events' compact requests): a deliver_sm from its destination to its
  * source with the receipt text of 3.4 appendix B and the TLVs (see
- * smpp_receipt_for; dates "YYMMDDhhmm"), made without a table. */
+ * smpp_receipt_for; dates "YYMMDDhhmm"), made without a table. "encode":
+ * no deliver_sm can carry it (a data_sm's address longer than a
+ * deliver_sm's, an id that makes the text too long); nothing was sent. */
 static int l_receipt(lua_State *L)
 {
     smpp_session *s = check_session(L);
@@ -267,15 +269,27 @@ static int l_receipt(lua_State *L)
     smpp_receipt_info info;
     smpp_pdu *pdu;
     uint64_t id;
-    int rc;
+    int rc, too_long;
     luaL_argcheck(L, tag >= 0, 3, "tag must be 0 or more");
     info.id = luaL_checkstring(L, 5);
     info.stat = luaL_checkstring(L, 6);
     info.err = luaL_checkstring(L, 7);
     info.submit_date = luaL_checkstring(L, 8);
     info.done_date = luaL_checkstring(L, 9);
-    pdu = lsmpp_receipt_pdu(L, submit, n, &info);
+    pdu = lsmpp_receipt_pdu(L, submit, n, &info, &too_long);
+    if (pdu == NULL) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "the receipt's text would be over 254 octets");
+        lua_pushliteral(L, "encode");
+        return 3;
+    }
     rc = smpp_session_send_tagged(s, pdu, now, (uint64_t)tag, &id);
+    if (rc == SMPP_EENCODE) {
+        lua_pushnil(L);
+        lua_pushstring(L, smpp_session_error(s));
+        lua_pushliteral(L, "encode");
+        return 3;
+    }
     if (rc != SMPP_OK)
         return fail(L, s, rc);
     lua_pushinteger(L, (lua_Integer)id);

@@ -385,6 +385,46 @@ describe("smpp.server receipt text", function()
     end)
 end)
 
+describe("smpp.server receipts the table way and the compact way", function()
+    it("makes the same receipt for a submit however it came, and drops one no deliver_sm can carry", function()
+        local function receipt_for(opts, submit)
+            local d, dropped
+            local sim = with_sim(opts, function(port)
+                local c = raw(port)
+                c.bind()
+                c.send(submit)
+                local resp = c.expect(submit.command .. "_resp")
+                assert.are.equal(0, resp.command_status)
+                d = c.expect("deliver_sm", 0.5)
+                -- the link goes on
+                c.send{ command = "enquire_link" }
+                assert(c.expect("enquire_link_resp"))
+            end)
+            dropped = sim.stats.dropped
+            return d, dropped
+        end
+        local submit = { command = "submit_sm", source_addr = "ACME", source_addr_ton = 5,
+            destination_addr = "447700900123", dest_addr_ton = 1, dest_addr_npi = 1, registered_delivery = 1,
+            short_message = "Compact or not, the same receipt" }
+        -- compact (no faults, no log) and by table (a log makes the simulator see every PDU)
+        local compact = assert(receipt_for({ throttle = 0 }, submit))
+        local lines = {}
+        submit.sequence_number = nil
+        local logged = assert(receipt_for({ throttle = 0, log = function(l) lines[#lines + 1] = l end }, submit))
+        compact.sequence_number, logged.sequence_number = nil, nil
+        -- (the dates: the two runs may straddle a minute)
+        compact.short_message = compact.short_message:gsub("date:%d+", "date:")
+        logged.short_message = logged.short_message:gsub("date:%d+", "date:")
+        assert.are.same(compact, logged)
+        assert.matches("text:Compact or not, the ", compact.short_message)
+        -- a data_sm from an address too long for a deliver_sm's destination_addr
+        local d, dropped = receipt_for({ throttle = 0 }, { command = "data_sm", source_addr = ("1"):rep(30),
+            destination_addr = "2", registered_delivery = 1, message_payload = "x" })
+        assert.is_nil(d)
+        assert.are.equal(1, dropped)
+    end)
+end)
+
 describe("smpp.server more faults and outbind", function()
     it("answers late with faults.delay", function()
         with_sim({ faults = { delay = 0.4 }, throttle = 0 }, function(port)

@@ -570,8 +570,16 @@ describe("session short way (tags, submit, answer, compact events)", function()
         assert.has_error(function() smsc:receipt(0, 1, core.encode{ command = "enquire_link" }, "1", "DELIVRD",
             "000", "2611261200", "2611261201") end, "smpp.session: the submit: a enquire_link, not a submit")
         assert.has_error(function() smsc:receipt(0, 1, "\0\0\0\5", "1", "DELIVRD", "000", "a", "b") end)
-        assert.has_error(function() smsc:receipt(0, 1, core.encode{ command = "submit_sm", destination_addr = "1" },
-            ("9"):rep(300), "DELIVRD", "000", "a", "b") end)
+        -- what no deliver_sm can carry: nil, message, "encode", nothing sent
+        local nok, why, code = smsc:receipt(0, 1, core.encode{ command = "submit_sm", destination_addr = "1" },
+            ("9"):rep(300), "DELIVRD", "000", "a", "b")
+        assert.are.same({ nil, "encode" }, { nok, code })
+        assert.matches("over 254 octets", why)
+        nok, why, code = smsc:receipt(0, 1, core.encode{ command = "data_sm", source_addr = ("1"):rep(30),
+            destination_addr = "2" }, "1", "DELIVRD", "000", "a", "b")
+        assert.are.same({ nil, "encode" }, { nok, code })
+        assert.matches("destination_addr", why)
+        assert.are.equal("", smsc:output())
     end)
 
     it("gives an ESME its receipts as compact pairs, read in the session's charset, in order", function()

@@ -117,15 +117,19 @@ local function flush_queue(self, link)
     local err = stat == "DELIVRD" and "000" or "001"
     while q.head <= q.tail do
         local h, now = q.head, loop.now()
-        local item, ok = q[h], nil
+        local item = q[h]
+        local ok, why, code
         -- tagged: the answers come back as compact pairs, not event tables
         if type(item) == "string" then
-            ok = session:receipt(now, 1, item, q.ids[h], stat, err, receipt_date(q.times[h]),
+            ok, why, code = session:receipt(now, 1, item, q.ids[h], stat, err, receipt_date(q.times[h]),
                 receipt_date(os.time()))
         else
             ok = session:send(item, now, 1)
         end
-        if not ok then
+        if code == "encode" then -- no deliver_sm can carry it (addresses too long)
+            self.stats.dropped = self.stats.dropped + 1
+            if link.log then link.log("receipt dropped: " .. why) end
+        elseif not ok then
             return false
         end
         q[h], q.ids[h], q.times[h] = nil, nil, nil

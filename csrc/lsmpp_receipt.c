@@ -2,18 +2,12 @@
  * id comparison (receipt_parse, receipt_id_equal in smpp.core), and the
  * receipt tables the session makes for a client's compact list. */
 #include <string.h>
-#include <strings.h>
 
 #include "lsmpp.h"
 #include "smpp_receipt.h"
 #include "smpp_text.h"
 
 #define RECEIPT_MT "smpp.receipt"
-
-/* message_state (5.2.28) by number, 1-8: the stat words of the receipt text. */
-static const char *const state_names[] = {"ENROUTE", "DELIVRD", "EXPIRED", "DELETED",
-                                          "UNDELIV", "ACCEPTD", "UNKNOWN", "REJECTD"};
-#define NSTATES ((int)(sizeof state_names / sizeof state_names[0]))
 
 static void set_span(lua_State *L, const smpp_span *sp, const char *name)
 {
@@ -62,7 +56,7 @@ static void set_stat(lua_State *L, const smpp_span *stat)
 {
     luaL_Buffer b;
     size_t i;
-    int k;
+    int state;
     if (stat->ptr == NULL)
         return;
     luaL_buffinit(L, &b);
@@ -72,12 +66,9 @@ static void set_stat(lua_State *L, const smpp_span *stat)
     }
     luaL_pushresult(&b);
     lua_setfield(L, -2, "stat");
-    for (k = 0; k < NSTATES; k++) {
-        if (stat->len == 7 && strncasecmp((const char *)stat->ptr, state_names[k], 7) == 0) {
-            set_int(L, k + 1, "state");
-            return;
-        }
-    }
+    state = smpp_receipt_state(stat->ptr, stat->len);
+    if (state != 0)
+        set_int(L, state, "state");
 }
 
 /* Pushes the receipt in text (octets in data_coding dcs, or already decoded
@@ -126,9 +117,10 @@ static int push_receipt(lua_State *L, const uint8_t *s, size_t n, int dcs, smpp_
         lua_setfield(L, -2, "id");
     }
     if (state >= 0) {
+        const char *name = smpp_receipt_state_name(state);
         set_int(L, state, "state");
-        if (state >= 1 && state <= NSTATES) {
-            lua_pushstring(L, state_names[state - 1]);
+        if (name != NULL) {
+            lua_pushstring(L, name);
             lua_setfield(L, -2, "stat");
         }
     }
@@ -253,10 +245,10 @@ void lsmpp_open_receipt(lua_State *L)
     lua_pushliteral(L, RECEIPT_MT); /* (Lua 5.1 and LuaJIT do not set it) */
     lua_setfield(L, -2, "__name");
     lua_setfield(L, -2, "receipt_meta");
-    lua_createtable(L, NSTATES, 0);
-    for (k = 0; k < NSTATES; k++) {
-        lua_pushstring(L, state_names[k]);
-        lua_rawseti(L, -2, k + 1);
+    lua_newtable(L);
+    for (k = 1; smpp_receipt_state_name(k) != NULL; k++) {
+        lua_pushstring(L, smpp_receipt_state_name(k));
+        lua_rawseti(L, -2, k);
     }
     lua_setfield(L, -2, "receipt_states");
 }

@@ -348,16 +348,26 @@ int smpp_receipt_id_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_
            (all_digits(b, blen, 0) && all_digits(a, alen, 1) && dec_equals_hex(b, blen, a, alen));
 }
 
-/* message_state (5.2.28) of a stat word; 7 (UNKNOWN) for one it does not know. */
-static uint32_t state_of(const char *stat)
+static const char *const state_names[] = {"ENROUTE", "DELIVRD", "EXPIRED", "DELETED",
+                                          "UNDELIV", "ACCEPTD", "UNKNOWN", "REJECTD"};
+#define NSTATES ((int)(sizeof state_names / sizeof state_names[0]))
+
+const char *smpp_receipt_state_name(int state)
 {
-    static const char *const names[] = {"ENROUTE", "DELIVRD", "EXPIRED", "DELETED",
-                                        "UNDELIV", "ACCEPTD", "UNKNOWN", "REJECTD"};
-    uint32_t k;
-    for (k = 0; k < sizeof names / sizeof names[0]; k++)
-        if (strcmp(stat, names[k]) == 0)
+    return state >= 1 && state <= NSTATES ? state_names[state - 1] : NULL;
+}
+
+int smpp_receipt_state(const uint8_t *word, size_t len)
+{
+    int k;
+    size_t i;
+    for (k = 0; k < NSTATES; k++) {
+        for (i = 0; i < len && state_names[k][i] != '\0' && lower(word[i]) == lower((uint8_t)state_names[k][i]); i++)
+            ;
+        if (i == len && state_names[k][i] == '\0')
             return k + 1;
-    return 7;
+    }
+    return 0;
 }
 
 /* A field of a decoded PDU: empty (0) when it is not there. */
@@ -420,7 +430,7 @@ int smpp_receipt_for(const smpp_pdu *submit, const smpp_receipt_info *info, smpp
     smpp_buf utf8 = {0};
     const char *values[6];
     size_t start, end, chars;
-    int rc = 0, k;
+    int rc = 0, k, state;
 
     values[0] = info->id;
     values[1] = strcmp(info->stat, "DELIVRD") == 0 ? "001" : "000";
@@ -464,6 +474,7 @@ int smpp_receipt_for(const smpp_pdu *submit, const smpp_receipt_info *info, smpp
     put_num(deliver, SMPP_F_DATA_CODING, 0);
     put(deliver, SMPP_F_SHORT_MESSAGE, text->data, text->len);
     put_tlv(deliver, 0x001E, info->id, strlen(info->id), 0);
-    put_tlv(deliver, 0x0427, NULL, 0, state_of(info->stat));
+    state = smpp_receipt_state((const uint8_t *)info->stat, strlen(info->stat));
+    put_tlv(deliver, 0x0427, NULL, 0, state != 0 ? (uint32_t)state : 7); /* UNKNOWN */
     return 0;
 }

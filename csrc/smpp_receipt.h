@@ -48,6 +48,12 @@ int smpp_receipt_parse(const uint8_t *s, size_t n, smpp_receipt *r);
  * same id (hex 10 is 16). Otherwise 0. */
 int smpp_receipt_id_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
 
+/* message_state (5.2.28) and the stat words of receipts: the word of a
+ * state 1-8 (NULL for another), and the state of a word in any case (0 for
+ * one that names none). */
+const char *smpp_receipt_state_name(int state);
+int smpp_receipt_state(const uint8_t *word, size_t len);
+
 /* What a receipt says of a message: NUL-terminated strings (dates
  * "YYMMDDhhmm"). */
 typedef struct smpp_receipt_info {

@@ -326,11 +326,11 @@ local function answer(c, s, seq, request, status)
     end
 end
 
--- What was sent, found by a receipt's id (hex, decimal, leading zeros, case).
 -- The key a message id is kept under: lower case, no leading zeros (the
 -- first of id_keys of any form of the same id).
 local id_key = core.receipt_id_key
 
+-- What was sent, found by a receipt's id (hex, decimal, leading zeros, case).
 local function id_keys(id)
     local keys = { id_key(id) }
     if #id <= 15 and id:match("^%x+$") then

@@ -286,6 +286,36 @@ describe("client:send the short way", function()
         return stats.pdus, results
     end
 
+    it("ends a request whose response cannot be read at once, the short way and the long way", function()
+        local posix = require "smpp.transport.posix"
+        local loop = require "smpp.loop"
+        local listener = assert(posix.listen("127.0.0.1", 0))
+        local stats = { submits = 0, garble = { [2] = true, [4] = true } }
+        local results, elapsed = {}, nil
+        smpp.spawn(support.tiny_smsc, listener, stats)
+        smpp.spawn(function()
+            local c = assert(smpp.connect{ port = listener:port(), system_id = "sys", password = "pw",
+                response_timeout = 5 })
+            local t0 = loop.now()
+            for i, m in ipairs{ { to = "1", text = "short" }, { to = "2", text = "short" },
+                { to = "3", text = "long", priority = 1 }, { to = "4", text = "long", priority = 1 } } do
+                results[i] = { c:send(m) }
+            end
+            elapsed = loop.now() - t0
+            c:close()
+        end)
+        smpp.run()
+        listener:close()
+        assert.are.same({ "id1" }, results[1][1])
+        assert.are.same({ "id3" }, results[3][1])
+        for _, k in ipairs{ 2, 4 } do
+            assert.is_nil(results[k][1])
+            assert.are.equal("invalid", results[k][3])
+            assert.matches("could not be read .*message_id", results[k][2])
+        end
+        assert.is_true(elapsed < 2000, "waited " .. elapsed .. " ms")
+    end)
+
     it("sends the same octets as the long way, message for message", function()
         local messages = {
             { to = "4915112345678", from = "12345", text = "Hello, bench!" },

@@ -41,8 +41,15 @@ function _M.tiny_smsc(listener, stats, tls)
                         copy.sequence_number = 0
                         stats.pdus[#stats.pdus + 1] = require("smpp.pdu").encode(copy)
                     end
-                    link.session:respond({ command = "submit_sm_resp", sequence_number = p.sequence_number,
-                        message_id = ("id%d"):format(stats.submits) }, loop.now())
+                    if stats.garble and stats.garble[stats.submits] then
+                        -- a submit_sm_resp whose message_id has no NUL: framed, but unreadable
+                        link:flush(loop.now() + 1000)
+                        local seq = p.sequence_number
+                        link.sock:write("\0\0\0\19\128\0\0\4\0\0\0\0" .. _M.u32(seq) .. "abc")
+                    else
+                        link.session:respond({ command = "submit_sm_resp", sequence_number = p.sequence_number,
+                            message_id = ("id%d"):format(stats.submits) }, loop.now())
+                    end
                 end
             elseif ev.type == "closed" then
                 link:flush(loop.now() + 1000)

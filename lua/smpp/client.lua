@@ -256,6 +256,10 @@ end
 
 local tagged -- events of requests that went the short way (below)
 
+-- A response that could not be read ends its request: the SMSC may have
+-- taken the message, the client cannot know.
+local UNREADABLE = "the response could not be read (the SMSC may have taken the request): "
+
 -- A request whose link went down before its answer: it goes again, once,
 -- on another session when the user asked for that (resend), else it ends.
 local function lost(c, rec, why)
@@ -443,6 +447,8 @@ function tagged(c, ev)
             "timeout")
     elseif t == "aborted" then
         return fast_fail(c, ev.tag, "connection lost before the response: " .. (ev.message or "closed"), "closed")
+    elseif t == "invalid" then
+        return fast_fail(c, ev.tag, UNREADABLE .. (ev.message or "?"), "invalid")
     end
 end
 
@@ -549,6 +555,10 @@ dispatch = function(c, s, ev)
                 answer(c, s, p.sequence_number, p.command, 0x03)
             end
         end
+    elseif t == "invalid" and ev.id and s.pending[ev.id] then -- its request ends with it
+        local rec = s.pending[ev.id]
+        s.pending[ev.id] = nil
+        resolve(rec, nil, UNREADABLE .. (ev.message or "?"), "invalid")
     elseif t == "closed" then
         session_down(c, s, ev.message or "closed")
     elseif c.log and (t == "invalid" or t == "unexpected") then

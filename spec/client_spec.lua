@@ -288,7 +288,6 @@ describe("client:send the short way", function()
 
     it("ends a request whose response cannot be read at once, the short way and the long way", function()
         local posix = require "smpp.transport.posix"
-        local loop = require "smpp.loop"
         local listener = assert(posix.listen("127.0.0.1", 0))
         local stats = { submits = 0, garble = { [2] = true, [4] = true } }
         local results, elapsed = {}, nil

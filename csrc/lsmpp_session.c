@@ -349,14 +349,15 @@ static const char *const event_names[] = {"response", "request", "timeout", "abo
                                           "unexpected", "invalid", "state", "closed"};
 
 /* Pushes the values of an event that goes into a compact list (see
- * l_events), *width of them, and returns which list (1 responses, 2
- * requests), or 0. */
-static int push_compact(lua_State *L, const lsession *ls, const smpp_event *ev, int *width)
+ * l_events; lists[k]: whether list k + 1 was given), *width of them, and
+ * returns which list (1 responses, 2 requests), or 0. */
+static int push_compact(lua_State *L, const lsession *ls, const smpp_event *ev, const int *lists,
+                        int *width)
 {
     const smpp_pdu *p = ev->pdu;
     *width = 2;
     if (ev->type == SMPP_EV_RESPONSE) {
-        if (ev->tag == 0 || p->command_status != 0 ||
+        if (!lists[0] || ev->tag == 0 || p->command_status != 0 ||
             p->command_id != (ev->command_id | SMPP_RESP_BIT))
             return 0;
         lua_pushinteger(L, (lua_Integer)ev->tag);
@@ -367,7 +368,7 @@ static int push_compact(lua_State *L, const lsession *ls, const smpp_event *ev, 
             lua_pushliteral(L, "");
         return 1;
     }
-    if (ev->type != SMPP_EV_REQUEST)
+    if (ev->type != SMPP_EV_REQUEST || !lists[1])
         return 0;
     if (smpp_session_role(ls->s) == SMPP_ROLE_SMSC) {
         if (p->command_id != SMPP_SUBMIT_SM || p->tlv_len != 0)
@@ -423,8 +424,8 @@ static int l_events(lua_State *L)
     while (smpp_session_next_event(s, now, &ev)) {
         const smpp_command_info *cmd;
         if (ev.pdu != NULL && n == 0 && (lists[0] || lists[1])) {
-            int width, which = push_compact(L, ls, &ev, &width);
-            if (which != 0 && lists[which - 1]) {
+            int width, which = push_compact(L, ls, &ev, lists, &width);
+            if (which != 0) {
                 int *f = &filled[which - 1];
                 for (k = width; k >= 1; k--)
                     lua_rawseti(L, 2 + which, *f + k);
@@ -432,8 +433,6 @@ static int l_events(lua_State *L)
                 counts[which - 1]++;
                 continue;
             }
-            if (which != 0)
-                lua_pop(L, width);
         }
         cmd = smpp_command_by_id(ev.command_id);
         lua_createtable(L, 0, 5);

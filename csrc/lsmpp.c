@@ -42,8 +42,6 @@ static const char *const extra_keys[] = {"command",        "command_id",  "comma
 typedef struct codec {
     smpp_pdu pdu;
     smpp_buf out;
-    smpp_pdu submit;   /* lsmpp_receipt_pdu: the submit reported on */
-    smpp_buf receipt;  /* and the receipt's text */
     smpp_tlv *extra;
     size_t extra_cap;
     uint16_t *order;
@@ -57,6 +55,8 @@ typedef struct codec {
         const void *name;
         int key;
     } by_addr[512];
+    smpp_pdu submit;  /* lsmpp_receipt_pdu: the submit reported on */
+    smpp_buf receipt; /* and the receipt's text */
 } codec;
 
 #define BY_ADDR_MASK 511u

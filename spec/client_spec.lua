@@ -553,6 +553,37 @@ describe("client events", function()
         end)
     end)
 
+    it("takes every receipt once when a receipt handler sends and so reads the link again", function()
+        with_sim({ throttle = 0 }, function(_, port)
+            local c = assert(connect(port, { window = 10 }))
+            local seen, again = {}, 0
+            c:on("receipt", function(r)
+                local ref = r.message and r.message.ref or "?"
+                seen[ref] = (seen[ref] or 0) + 1
+                if ref:sub(1, 1) == "a" then -- answers to each, from inside the handler
+                    again = again + 1
+                    local more = {}
+                    for k, p in ipairs{ "b", "c", "d" } do
+                        more[k] = { to = "2", text = "again", receipt = true, ref = p .. ref:sub(2) }
+                    end
+                    for _, res in ipairs(c:send_many(more)) do assert.is_string(res[1]) end
+                end
+            end)
+            local list = {}
+            for i = 1, 40 do list[i] = { to = "1", text = "first", receipt = true, ref = "a" .. i } end
+            c:send_many(list)
+            local deadline = os.time() + 10
+            while c:stats().receipts < 160 and os.time() < deadline do c:run(0.05) end
+            assert.are.equal(160, c:stats().receipts)
+            assert.are.equal(40, again)
+            for i = 1, 40 do
+                assert.are.same({ 1, 1, 1, 1 }, { seen["a" .. i], seen["b" .. i], seen["c" .. i], seen["d" .. i] })
+            end
+            assert.is_nil(seen["?"])
+            c:close()
+        end)
+    end)
+
     it("binds a transmitter and receiver pair", function()
         with_sim({ throttle = 0 }, function(_, port)
             local c = assert(connect(port, { bind = { "transmitter", "receiver" } }))

@@ -796,7 +796,8 @@ end
 local function pump(c, s)
     if not s.link then return false end
     local got, gone = s.link:drain()
-    local sink, receipts = c.sink, c.receipts
+    -- (a list of its own each time: a receipt handler may send, and so pump again)
+    local sink, receipts = c.sink, c.lean_receipts and {} or nil
     local evs, n, nr = s.engine:events(now_ms(), sink, receipts)
     for k = 1, 2 * n, 2 do fast_done(c, sink[k], sink[k + 1]) end
     for k = 1, 2 * nr, 2 do compact_receipt(c, s, receipts[k], receipts[k + 1]) end
@@ -1345,7 +1346,7 @@ function Client:on(name, fn)
     local h, info = self.handlers.receipt, nil
     if h then info = debug.getinfo(h, "u") end
     local lean = info and info.nparams and info.nparams < 2 and not info.isvararg
-    self.receipts = lean and not self.handlers.pdu and not self.opts.trace and {} or nil
+    self.lean_receipts = lean and not self.handlers.pdu and not self.opts.trace or false
     return self
 end
 

@@ -577,7 +577,7 @@ smpp_pdu *lsmpp_scratch_pdu(lua_State *L, uint32_t command_id)
 }
 
 smpp_pdu *lsmpp_receipt_pdu(lua_State *L, const uint8_t *submit, size_t n,
-                            const smpp_receipt_info *info, int *too_long)
+                            const smpp_receipt_info *info)
 {
     codec *c = lua_touserdata(L, UV_CODEC);
     smpp_error err;
@@ -591,8 +591,7 @@ smpp_pdu *lsmpp_receipt_pdu(lua_State *L, const uint8_t *submit, size_t n,
     rc = smpp_receipt_for(&c->submit, info, &c->pdu, &c->receipt);
     if (rc == SMPP_ENOMEM)
         luaL_error(L, "smpp.session: out of memory");
-    *too_long = rc != 0;
-    return rc == 0 ? &c->pdu : NULL;
+    return rc == 0 ? &c->pdu : NULL; /* else its text cannot be made */
 }
 
 smpp_pdu *lsmpp_check_pdu(lua_State *L, int t)

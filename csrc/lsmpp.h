@@ -25,10 +25,10 @@ const smpp_command_info *lsmpp_check_command(lua_State *L, int arg);
 smpp_pdu *lsmpp_scratch_pdu(lua_State *L, uint32_t command_id);
 struct smpp_receipt_info;
 /* The deliver_sm reporting on the submit in octets (smpp_receipt_for), made
- * in the codec's PDU like lsmpp_scratch_pdu's; NULL with *too_long set when
- * its text would be over 254 octets. Raises when the octets are no submit. */
+ * in the codec's PDU like lsmpp_scratch_pdu's; NULL when its text cannot be
+ * made (smpp_receipt_for's SMPP_EENCODE). Raises when the octets are no submit. */
 smpp_pdu *lsmpp_receipt_pdu(lua_State *L, const uint8_t *submit, size_t n,
-                            const struct smpp_receipt_info *info, int *too_long);
+                            const struct smpp_receipt_info *info);
 /* Pushes a decoded PDU as a table. */
 void lsmpp_push_pdu(lua_State *L, const smpp_pdu *pdu);
 void lsmpp_open_receipt(lua_State *L);

@@ -258,7 +258,8 @@ static int l_submit(lua_State *L)
  * source with the receipt text of 3.4 appendix B and the TLVs (see
  * smpp_receipt_for; dates "YYMMDDhhmm"), made without a table. "encode":
  * no deliver_sm can carry it (a data_sm's address longer than a
- * deliver_sm's, an id that makes the text too long); nothing was sent. */
+ * deliver_sm's, an id that makes the text too long, or one not UTF-8);
+ * nothing was sent. */
 static int l_receipt(lua_State *L)
 {
     smpp_session *s = check_session(L);
@@ -269,24 +270,21 @@ static int l_receipt(lua_State *L)
     smpp_receipt_info info;
     smpp_pdu *pdu;
     uint64_t id;
-    int rc, too_long;
+    int rc = SMPP_EENCODE;
     luaL_argcheck(L, tag >= 0, 3, "tag must be 0 or more");
     info.id = luaL_checkstring(L, 5);
     info.stat = luaL_checkstring(L, 6);
     info.err = luaL_checkstring(L, 7);
     info.submit_date = luaL_checkstring(L, 8);
     info.done_date = luaL_checkstring(L, 9);
-    pdu = lsmpp_receipt_pdu(L, submit, n, &info, &too_long);
-    if (pdu == NULL) {
-        lua_pushnil(L);
-        lua_pushliteral(L, "the receipt's text would be over 254 octets");
-        lua_pushliteral(L, "encode");
-        return 3;
-    }
-    rc = smpp_session_send_tagged(s, pdu, now, (uint64_t)tag, &id);
+    pdu = lsmpp_receipt_pdu(L, submit, n, &info);
+    if (pdu != NULL)
+        rc = smpp_session_send_tagged(s, pdu, now, (uint64_t)tag, &id);
     if (rc == SMPP_EENCODE) {
         lua_pushnil(L);
-        lua_pushstring(L, smpp_session_error(s));
+        lua_pushstring(L, pdu != NULL ? smpp_session_error(s)
+                                      : "the receipt's text would be over 254 octets, or "
+                                        "its id, stat or err is not UTF-8");
         lua_pushliteral(L, "encode");
         return 3;
     }

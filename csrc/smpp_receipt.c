@@ -362,9 +362,10 @@ int smpp_receipt_state(const uint8_t *word, size_t len)
     int k;
     size_t i;
     for (k = 0; k < NSTATES; k++) {
-        for (i = 0; i < len && state_names[k][i] != '\0' && lower(word[i]) == lower((uint8_t)state_names[k][i]); i++)
+        const char *name = state_names[k];
+        for (i = 0; i < len && name[i] != '\0' && lower(word[i]) == lower((uint8_t)name[i]); i++)
             ;
-        if (i == len && state_names[k][i] == '\0')
+        if (i == len && name[i] == '\0')
             return k + 1;
     }
     return 0;

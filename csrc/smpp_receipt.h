@@ -73,7 +73,8 @@ struct smpp_buf;
  * and message_state (of stat; 7 UNKNOWN for a word it does not know).
  * deliver's strings point into submit, info and text (the buffer the
  * short_message is made in: it must outlive deliver). Returns 0, or
- * SMPP_ENOMEM, or SMPP_EENCODE when the text would be over 254 octets. */
+ * SMPP_ENOMEM, or SMPP_EENCODE when the text would be over 254 octets or
+ * info's strings are not UTF-8. */
 int smpp_receipt_for(const struct smpp_pdu *submit, const smpp_receipt_info *info,
                      struct smpp_pdu *deliver, struct smpp_buf *text);
 

@@ -575,6 +575,10 @@ describe("session short way (tags, submit, answer, compact events)", function()
             ("9"):rep(300), "DELIVRD", "000", "a", "b")
         assert.are.same({ nil, "encode" }, { nok, code })
         assert.matches("over 254 octets", why)
+        nok, why, code = smsc:receipt(0, 1, core.encode{ command = "submit_sm", destination_addr = "1" },
+            "\xFF\xFE", "DELIVRD", "000", "a", "b")
+        assert.are.same({ nil, "encode" }, { nok, code })
+        assert.matches("not UTF%-8", why)
         nok, why, code = smsc:receipt(0, 1, core.encode{ command = "data_sm", source_addr = ("1"):rep(30),
             destination_addr = "2" }, "1", "DELIVRD", "000", "a", "b")
         assert.are.same({ nil, "encode" }, { nok, code })

@@ -55,8 +55,9 @@ typedef struct codec {
         const void *name;
         int key;
     } by_addr[512];
-    smpp_pdu submit;  /* lsmpp_receipt_pdu: the submit reported on */
-    smpp_buf receipt; /* and the receipt's text */
+    smpp_pdu submit;  /* lsmpp_receipt_pdu: the submit reported on, */
+    smpp_buf receipt; /* the receipt's text, */
+    smpp_buf utf8;    /* and the room to make it in */
 } codec;
 
 #define BY_ADDR_MASK 511u
@@ -588,7 +589,7 @@ smpp_pdu *lsmpp_receipt_pdu(lua_State *L, const uint8_t *submit, size_t n,
     id = c->submit.command_id;
     if (id != SMPP_SUBMIT_SM && id != SMPP_DATA_SM && id != SMPP_SUBMIT_MULTI)
         luaL_error(L, "smpp.session: the submit: a %s, not a submit", c->submit.cmd->name);
-    rc = smpp_receipt_for(&c->submit, info, &c->pdu, &c->receipt);
+    rc = smpp_receipt_for(&c->submit, info, &c->pdu, &c->receipt, &c->utf8);
     if (rc == SMPP_ENOMEM)
         luaL_error(L, "smpp.session: out of memory");
     return rc == 0 ? &c->pdu : NULL; /* else its text cannot be made */
@@ -666,6 +667,7 @@ static int l_codec_gc(lua_State *L)
     codec *c = lua_touserdata(L, 1);
     smpp_buf_free(&c->out);
     smpp_buf_free(&c->receipt);
+    smpp_buf_free(&c->utf8);
     free(c->extra);
     free(c->order);
     c->extra = NULL;

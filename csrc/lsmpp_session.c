@@ -70,12 +70,25 @@ typedef struct lsession {
     int latin1; /* the account's alphabet for data_coding 0 is latin1 (else GSM 03.38) */
 } lsession;
 
-static smpp_session *check_session(lua_State *L)
+static lsession *check_lsession(lua_State *L)
 {
     lsession *ls = luaL_checkudata(L, 1, SESSION_MT);
     if (ls->s == NULL)
         luaL_argerror(L, 1, "session already freed");
-    return ls->s;
+    return ls;
+}
+
+static smpp_session *check_session(lua_State *L)
+{
+    return check_lsession(L)->s;
+}
+
+/* A request's tag: an integer, 0 or more (0: none). */
+static uint64_t check_tag(lua_State *L, int arg)
+{
+    lua_Integer tag = luaL_checkinteger(L, arg);
+    luaL_argcheck(L, tag >= 0, arg, "tag must be 0 or more");
+    return (uint64_t)tag;
 }
 
 static int64_t check_now(lua_State *L, int arg)
@@ -187,18 +200,23 @@ static int l_send(lua_State *L)
 {
     smpp_session *s = check_session(L);
     int64_t now = check_now(L, 3);
-    lua_Integer tag = luaL_optinteger(L, 4, 0);
-    smpp_pdu *pdu;
-    uint64_t id;
-    int rc;
-    luaL_argcheck(L, tag >= 0, 4, "tag must be 0 or more");
-    pdu = lsmpp_check_pdu(L, 2);
-    rc = smpp_session_send_tagged(s, pdu, now, (uint64_t)tag, &id);
+    uint64_t tag = lua_isnoneornil(L, 4) ? 0 : check_tag(L, 4), id;
+    smpp_pdu *pdu = lsmpp_check_pdu(L, 2);
+    int rc = smpp_session_send_tagged(s, pdu, now, tag, &id);
     if (rc != SMPP_OK)
         return fail(L, s, rc);
     lua_pushinteger(L, (lua_Integer)id);
     lua_pushinteger(L, (lua_Integer)pdu->sequence_number);
     return 2;
+}
+
+/* The result of a request sent without a table: its id, or what send gives on failure. */
+static int sent_id(lua_State *L, smpp_session *s, int rc, uint64_t id)
+{
+    if (rc != SMPP_OK)
+        return fail(L, s, rc);
+    lua_pushinteger(L, (lua_Integer)id);
+    return 1;
 }
 
 static void put_int8(lua_State *L, smpp_pdu *pdu, int field, int arg)
@@ -229,11 +247,9 @@ static int l_submit(lua_State *L)
 {
     smpp_session *s = check_session(L);
     int64_t now = check_now(L, 2);
-    lua_Integer tag = luaL_checkinteger(L, 3);
+    uint64_t tag = check_tag(L, 3), id = 0;
     smpp_pdu *pdu = lsmpp_scratch_pdu(L, SMPP_SUBMIT_SM);
-    uint64_t id;
     int rc;
-    luaL_argcheck(L, tag >= 0, 3, "tag must be 0 or more");
     put_str(L, pdu, SMPP_F_SOURCE_ADDR, 4);
     put_int8(L, pdu, SMPP_F_SOURCE_ADDR_TON, 5);
     put_int8(L, pdu, SMPP_F_SOURCE_ADDR_NPI, 6);
@@ -244,11 +260,8 @@ static int l_submit(lua_State *L)
     put_int8(L, pdu, SMPP_F_ESM_CLASS, 11);
     put_int8(L, pdu, SMPP_F_DATA_CODING, 12);
     put_str(L, pdu, SMPP_F_SHORT_MESSAGE, 13);
-    rc = smpp_session_send_tagged(s, pdu, now, (uint64_t)tag, &id);
-    if (rc != SMPP_OK)
-        return fail(L, s, rc);
-    lua_pushinteger(L, (lua_Integer)id);
-    return 1;
+    rc = smpp_session_send_tagged(s, pdu, now, tag, &id);
+    return sent_id(L, s, rc, id);
 }
 
 /* session:receipt(now, tag, submit, message_id, stat, err, submit_date, done_date)
@@ -264,14 +277,12 @@ static int l_receipt(lua_State *L)
 {
     smpp_session *s = check_session(L);
     int64_t now = check_now(L, 2);
-    lua_Integer tag = luaL_checkinteger(L, 3);
+    uint64_t tag = check_tag(L, 3), id = 0;
     size_t n;
     const uint8_t *submit = (const uint8_t *)luaL_checklstring(L, 4, &n);
     smpp_receipt_info info;
     smpp_pdu *pdu;
-    uint64_t id;
     int rc = SMPP_EENCODE;
-    luaL_argcheck(L, tag >= 0, 3, "tag must be 0 or more");
     info.id = luaL_checkstring(L, 5);
     info.stat = luaL_checkstring(L, 6);
     info.err = luaL_checkstring(L, 7);
@@ -279,7 +290,7 @@ static int l_receipt(lua_State *L)
     info.done_date = luaL_checkstring(L, 9);
     pdu = lsmpp_receipt_pdu(L, submit, n, &info);
     if (pdu != NULL)
-        rc = smpp_session_send_tagged(s, pdu, now, (uint64_t)tag, &id);
+        rc = smpp_session_send_tagged(s, pdu, now, tag, &id);
     if (rc == SMPP_EENCODE) {
         lua_pushnil(L);
         lua_pushstring(L, pdu != NULL ? smpp_session_error(s)
@@ -288,10 +299,7 @@ static int l_receipt(lua_State *L)
         lua_pushliteral(L, "encode");
         return 3;
     }
-    if (rc != SMPP_OK)
-        return fail(L, s, rc);
-    lua_pushinteger(L, (lua_Integer)id);
-    return 1;
+    return sent_id(L, s, rc, id);
 }
 
 /* session:respond(pdu, now) -> true | nil, message, code */
@@ -406,8 +414,8 @@ static int push_compact(lua_State *L, const lsession *ls, const smpp_event *ev, 
  *              makes it of the PDU, read with the session's charset) */
 static int l_events(lua_State *L)
 {
-    lsession *ls = luaL_checkudata(L, 1, SESSION_MT);
-    smpp_session *s = check_session(L);
+    lsession *ls = check_lsession(L);
+    smpp_session *s = ls->s;
     int64_t now = check_now(L, 2);
     int lists[2], counts[2] = {0, 0}, filled[2] = {0, 0};
     smpp_event ev;

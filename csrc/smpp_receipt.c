@@ -424,11 +424,10 @@ static int message_text(const smpp_pdu *submit, smpp_buf *out)
 }
 
 int smpp_receipt_for(const smpp_pdu *submit, const smpp_receipt_info *info, smpp_pdu *deliver,
-                     smpp_buf *text)
+                     smpp_buf *text, smpp_buf *utf8)
 {
     static const char *const parts[] = {"id:", " sub:001 dlvrd:", " submit date:", " done date:",
                                         " stat:", " err:", " text:"};
-    smpp_buf utf8 = {0};
     const char *values[6];
     size_t start, end, chars;
     int rc = 0, k, state;
@@ -440,23 +439,23 @@ int smpp_receipt_for(const smpp_pdu *submit, const smpp_receipt_info *info, smpp
     values[4] = info->stat;
     values[5] = info->err;
     /* the receipt as UTF-8, then the message's first 20 characters */
+    utf8->len = 0;
     for (k = 0; k < 7 && rc == 0; k++) {
-        rc = smpp_buf_append(&utf8, parts[k], strlen(parts[k]));
+        rc = smpp_buf_append(utf8, parts[k], strlen(parts[k]));
         if (rc == 0 && k < 6)
-            rc = smpp_buf_append(&utf8, values[k], strlen(values[k]));
+            rc = smpp_buf_append(utf8, values[k], strlen(values[k]));
     }
-    start = utf8.len;
+    start = utf8->len;
     if (rc == 0)
-        rc = message_text(submit, &utf8);
-    for (end = start, chars = 0; rc == 0 && end < utf8.len && chars < 20; chars++) {
+        rc = message_text(submit, utf8);
+    for (end = start, chars = 0; rc == 0 && end < utf8->len && chars < 20; chars++) {
         uint32_t cp;
-        size_t len = smpp_utf8_next(utf8.data + end, utf8.len - end, &cp);
+        size_t len = smpp_utf8_next(utf8->data + end, utf8->len - end, &cp);
         end += len > 0 ? len : 1;
     }
     text->len = 0;
     if (rc == 0)
-        rc = smpp_text_encode(SMPP_A_GSM7, utf8.data, end, SMPP_GSM_SUBSTITUTE, text, NULL);
-    smpp_buf_free(&utf8);
+        rc = smpp_text_encode(SMPP_A_GSM7, utf8->data, end, SMPP_GSM_SUBSTITUTE, text, NULL);
     if (rc != 0)
         return rc == SMPP_ENOMEM ? SMPP_ENOMEM : SMPP_EENCODE;
     if (text->len > 254)

@@ -72,10 +72,11 @@ struct smpp_buf;
  * message's text; dlvrd 001 for DELIVRD), and the TLVs receipted_message_id
  * and message_state (of stat; 7 UNKNOWN for a word it does not know).
  * deliver's strings point into submit, info and text (the buffer the
- * short_message is made in: it must outlive deliver). Returns 0, or
+ * short_message is made in: it must outlive deliver); scratch is room to
+ * work in (both kept by the caller, so that no call allocates). Returns 0, or
  * SMPP_ENOMEM, or SMPP_EENCODE when the text would be over 254 octets or
  * info's strings are not UTF-8. */
 int smpp_receipt_for(const struct smpp_pdu *submit, const smpp_receipt_info *info,
-                     struct smpp_pdu *deliver, struct smpp_buf *text);
+                     struct smpp_pdu *deliver, struct smpp_buf *text, struct smpp_buf *scratch);
 
 #endif

@@ -33,7 +33,7 @@
 static smpp_pdu pdu, pdu2;
 static smpp_tlv extra[MAX_TLVS], extra2[MAX_TLVS];
 static uint16_t order[MAX_TLVS], order2[MAX_TLVS];
-static smpp_buf out, out2, rtext;
+static smpp_buf out, out2, rtext, rutf8;
 static smpp_pdu receipt;
 
 static void hexdump(const char *what, const uint8_t *p, size_t n)
@@ -171,7 +171,7 @@ static void check_receipt(const smpp_pdu *submit)
     static const smpp_receipt_info info = {"F00D", "DELIVRD", "000", "2611261200", "2611261201"};
     smpp_error err;
     smpp_receipt r;
-    int rc = smpp_receipt_for(submit, &info, &receipt, &rtext);
+    int rc = smpp_receipt_for(submit, &info, &receipt, &rtext, &rutf8);
     CHECK(rc == 0 || rc == SMPP_EENCODE, "receipt_for: %d", rc);
     if (rc != 0)
         return;

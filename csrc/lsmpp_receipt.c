@@ -1,6 +1,7 @@
-/* lsmpp_receipt: Lua binding of the delivery receipt parser and the message
- * id comparison (receipt_parse, receipt_id_equal in smpp.core), and the
- * receipt tables the session makes for a client's compact list. */
+/* lsmpp_receipt: Lua binding of the delivery receipt parser and of the keys
+ * and comparison of message ids (receipt_parse, receipt_id_key,
+ * receipt_id_keys, receipt_same_id in smpp.core), and the receipt tables the
+ * session makes for a client's compact list. */
 #include <string.h>
 
 #include "lsmpp.h"
@@ -196,39 +197,66 @@ static int l_receipt_parse(lua_State *L)
     }
 }
 
-/* receipt_id_equal(a, b) -> boolean */
-static int l_receipt_id_equal(lua_State *L)
+/* receipt_same_id(a, b) -> boolean (smpp_receipt_same_id); receipt_id_equal
+ * is the same function under its former name. */
+static int l_receipt_same_id(lua_State *L)
 {
     size_t alen, blen;
     const char *a = luaL_checklstring(L, 1, &alen);
     const char *b = luaL_checklstring(L, 2, &blen);
-    lua_pushboolean(L, smpp_receipt_id_equal((const uint8_t *)a, alen, (const uint8_t *)b, blen));
+    lua_pushboolean(L, smpp_receipt_same_id((const uint8_t *)a, alen, (const uint8_t *)b, blen));
     return 1;
 }
 
-/* receipt_id_key(id) -> the id in lower case without leading zeros ("0"
- * for an id of zeros): one form of every way of writing it but hex/decimal,
- * to keep and find messages under. The same string when it is that already. */
+/* Room for the keys of an id of n octets: on the C stack for the ids SMSCs
+ * give (at most 64 octets), else a userdata left on the Lua stack. */
+#define ID_ROOM 256
+
+static uint8_t *id_room(lua_State *L, size_t n, uint8_t *small)
+{
+    if (n <= ID_ROOM - SMPP_RECEIPT_ID_KEYS_ROOM(0))
+        return small;
+    return (uint8_t *)lua_newuserdata(L, SMPP_RECEIPT_ID_KEYS_ROOM(n));
+}
+
+/* Pushes key k of the id at index 1: that string itself when they are equal. */
+static void push_key(lua_State *L, const smpp_span *k, const char *id, size_t n)
+{
+    if (k->len == n && memcmp(k->ptr, id, n) == 0)
+        lua_pushvalue(L, 1);
+    else
+        lua_pushlstring(L, (const char *)k->ptr, k->len);
+}
+
+/* receipt_id_key(id) -> the key of the id (smpp_receipt_id_key): lower case,
+ * no leading zeros, "0" for an id of zeros. The same string when it is that
+ * already. */
 static int l_receipt_id_key(lua_State *L)
 {
-    size_t n, i, skip = 0;
+    uint8_t small[ID_ROOM];
+    size_t n;
     const char *id = luaL_checklstring(L, 1, &n);
-    luaL_Buffer b;
-    while (skip + 1 < n && id[skip] == '0')
-        skip++;
-    for (i = skip; i < n && !(id[i] >= 'A' && id[i] <= 'Z'); i++)
-        ;
-    if (skip == 0 && i == n) {
-        lua_settop(L, 1);
-        return 1;
-    }
-    luaL_buffinit(L, &b);
-    for (i = skip; i < n; i++) {
-        char c = id[i];
-        luaL_addchar(&b, c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c);
-    }
-    luaL_pushresult(&b);
+    smpp_span k;
+    k.ptr = id_room(L, n, small);
+    k.len = smpp_receipt_id_key((const uint8_t *)id, n, (uint8_t *)k.ptr);
+    push_key(L, &k, id, n);
     return 1;
+}
+
+/* receipt_id_keys(id) -> key, [form, [form]]: the keys of the id
+ * (smpp_receipt_id_keys), its key first, then its decimal and hex forms. */
+static int l_receipt_id_keys(lua_State *L)
+{
+    uint8_t small[ID_ROOM];
+    smpp_span keys[SMPP_RECEIPT_ID_KEYS];
+    size_t n;
+    const char *id = luaL_checklstring(L, 1, &n);
+    int count, k, top;
+    count = smpp_receipt_id_keys((const uint8_t *)id, n, id_room(L, n, small), keys);
+    top = lua_gettop(L);
+    for (k = 0; k < count; k++)
+        push_key(L, &keys[k], id, n);
+    return lua_gettop(L) - top;
 }
 
 void lsmpp_open_receipt(lua_State *L)
@@ -236,9 +264,13 @@ void lsmpp_open_receipt(lua_State *L)
     int k;
     lua_pushcfunction(L, l_receipt_id_key);
     lua_setfield(L, -2, "receipt_id_key");
+    lua_pushcfunction(L, l_receipt_id_keys);
+    lua_setfield(L, -2, "receipt_id_keys");
     lua_pushcfunction(L, l_receipt_parse);
     lua_setfield(L, -2, "receipt_parse");
-    lua_pushcfunction(L, l_receipt_id_equal);
+    lua_pushcfunction(L, l_receipt_same_id);
+    lua_setfield(L, -2, "receipt_same_id");
+    lua_pushcfunction(L, l_receipt_same_id);
     lua_setfield(L, -2, "receipt_id_equal");
     /* the receipts' metatable: smpp.receipt gives it its __tostring */
     luaL_newmetatable(L, RECEIPT_MT);

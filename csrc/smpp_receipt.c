@@ -1,17 +1,13 @@
 /* smpp_receipt: delivery receipt text (SMPP 3.4 appendix B and the variants
- * SMSCs send) parsed into spans of the input, message ids compared across
- * hex, decimal, case and leading zeros, and the receipt of a submit made. */
+ * SMSCs send) parsed into spans of the input, the keys of message ids (hex,
+ * decimal, case and leading zeros) and their comparison, and the receipt of
+ * a submit made. */
 #include "smpp_receipt.h"
 
 #include <string.h>
 
 #include "smpp_pdu.h"
 #include "smpp_text.h"
-
-/* A decimal id is compared with a hex id by value up to this many significant
- * digits (SMPP message ids are at most 64 octets); longer ones only as text. */
-#define ID_MAX_DIGITS 256
-#define ID_LIMBS (ID_MAX_DIGITS / 9 + 1) /* base 2^32, each > 9 decimal digits */
 
 /* The keys of a receipt. OTHER is a vendor key ("dlvrd_count:", "IMSI:"):
  * it ends the value before it and is otherwise skipped. */
@@ -291,61 +287,139 @@ static void strip_zeros(const uint8_t **s, size_t *n)
     }
 }
 
-static int all_digits(const uint8_t *s, size_t n, int hex)
+/* Whether x and y have the same key. */
+static int same_key(const uint8_t *x, size_t xn, const uint8_t *y, size_t yn)
 {
     size_t i;
-    for (i = 0; i < n; i++)
-        if (hex ? hex_value(s[i]) < 0 : !is_digit(s[i]))
-            return 0;
-    return n > 0;
-}
-
-/* Whether decimal d and hex h (both without leading zeros) are the same
- * number: d goes into base-2^32 limbs, compared with h nibble by nibble. */
-static int dec_equals_hex(const uint8_t *d, size_t dn, const uint8_t *h, size_t hn)
-{
-    uint32_t limb[ID_LIMBS];
-    size_t nl = 0, i, k;
-
-    /* a number has at least as many decimal digits as hex digits */
-    if (dn > ID_MAX_DIGITS || hn > dn)
+    strip_zeros(&x, &xn);
+    strip_zeros(&y, &yn);
+    if (xn != yn)
         return 0;
-    for (i = 0; i < dn; i++) {
-        uint32_t carry = (uint32_t)(d[i] - '0');
-        for (k = 0; k < nl; k++) {
-            uint64_t t = (uint64_t)limb[k] * 10 + carry;
-            limb[k] = (uint32_t)t;
-            carry = (uint32_t)(t >> 32);
-        }
-        if (carry)
-            limb[nl++] = carry;
-    }
-    for (k = 0; k < hn || k < nl * 8; k++) {
-        unsigned nib = k / 8 < nl ? (unsigned)(limb[k / 8] >> (4 * (k % 8))) & 15u : 0u;
-        unsigned want = k < hn ? (unsigned)hex_value(h[hn - 1 - k]) : 0u;
-        if (nib != want)
+    for (i = 0; i < xn; i++)
+        if (lower(x[i]) != lower(y[i]))
             return 0;
-    }
     return 1;
 }
 
-int smpp_receipt_id_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+/* The value of s[0..n) (no leading zeros) in hex, of 1-16 digits. */
+static int read_hex(const uint8_t *s, size_t n, uint64_t *v)
+{
+    uint64_t x = 0;
+    size_t i;
+    if (n == 0 || n > 16)
+        return 0;
+    for (i = 0; i < n; i++) {
+        int d = hex_value(s[i]);
+        if (d < 0)
+            return 0;
+        x = x << 4 | (uint64_t)d;
+    }
+    *v = x;
+    return 1;
+}
+
+/* The value of s[0..n) (no leading zeros) in decimal, when below 2^64. */
+static int read_dec(const uint8_t *s, size_t n, uint64_t *v)
+{
+    uint64_t x = 0;
+    size_t i;
+    if (n == 0 || n > 20)
+        return 0;
+    for (i = 0; i < n; i++) {
+        uint64_t d = (uint64_t)(s[i] - '0');
+        if (!is_digit(s[i]) || x > (UINT64_MAX - d) / 10)
+            return 0;
+        x = x * 10 + d;
+    }
+    *v = x;
+    return 1;
+}
+
+/* v in base 10 or 16 (lower case, no leading zeros) into out; its length. */
+static size_t write_num(uint64_t v, unsigned base, uint8_t *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    uint8_t tmp[20];
+    size_t n = 0, i;
+    do {
+        tmp[n++] = (uint8_t)digits[v % base];
+        v /= base;
+    } while (v != 0);
+    for (i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+/* The forms of s[0..n) (no leading zeros) as a number: the decimal of its
+ * value in hex, the hex of its value in decimal, those it has, written to
+ * out (36 octets) with spans in num. Returns how many (0-2), not told apart
+ * from each other or from the id's key. */
+static int number_forms(const uint8_t *s, size_t n, uint8_t *out, smpp_span num[2])
+{
+    uint64_t v;
+    size_t used = 0;
+    int k = 0;
+    if (read_hex(s, n, &v)) {
+        num[k].ptr = out;
+        num[k++].len = used = write_num(v, 10, out);
+    }
+    if (read_dec(s, n, &v)) {
+        num[k].ptr = out + used;
+        num[k++].len = write_num(v, 16, out + used);
+    }
+    return k;
+}
+
+size_t smpp_receipt_id_key(const uint8_t *id, size_t n, uint8_t *out)
 {
     size_t i;
-    int same = 1;
+    if (n == 0)
+        return 0;
+    strip_zeros(&id, &n);
+    for (i = 0; i < n; i++)
+        out[i] = lower(id[i]);
+    return n;
+}
+
+int smpp_receipt_id_keys(const uint8_t *id, size_t n, uint8_t *out,
+                         smpp_span keys[SMPP_RECEIPT_ID_KEYS])
+{
+    smpp_span num[2];
+    size_t len = smpp_receipt_id_key(id, n, out);
+    int count = 1, m, k, j;
+
+    keys[0].ptr = out;
+    keys[0].len = len;
+    m = number_forms(out, len, out + len, num);
+    for (k = 0; k < m; k++) {
+        for (j = 0; j < count; j++)
+            if (keys[j].len == num[k].len && memcmp(keys[j].ptr, num[k].ptr, num[k].len) == 0)
+                break;
+        if (j == count)
+            keys[count++] = num[k];
+    }
+    return count;
+}
+
+/* The key of a is among the keys of b. (Both ways round or neither: when
+ * a's key is the decimal of b read as hex, a reads as decimal, and the hex
+ * of that is b's key; the same the other way.) */
+int smpp_receipt_same_id(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+    uint8_t room[36];
+    smpp_span num[2];
+    int m, k;
 
     if ((a == NULL && alen > 0) || (b == NULL && blen > 0))
         return 0;
-    strip_zeros(&a, &alen);
+    if (same_key(a, alen, b, blen))
+        return 1;
     strip_zeros(&b, &blen);
-    if (alen == blen) {
-        for (i = 0; i < alen && same; i++)
-            same = lower(a[i]) == lower(b[i]);
-        if (same)
+    m = number_forms(b, blen, room, num);
+    for (k = 0; k < m; k++)
+        if (same_key(a, alen, num[k].ptr, num[k].len))
             return 1;
-    }
-    return (all_digits(a, alen, 0) && all_digits(b, blen, 1) && dec_equals_hex(a, alen, b, blen)) ||
-           (all_digits(b, blen, 0) && all_digits(a, alen, 1) && dec_equals_hex(b, blen, a, alen));
+    return 0;
 }
 
 static const char *const state_names[] = {"ENROUTE", "DELIVRD", "EXPIRED", "DELETED",

@@ -40,13 +40,45 @@ typedef struct smpp_receipt {
 int smpp_receipt_parse(const uint8_t *s, size_t n, smpp_receipt *r);
 
 /* Message ids as SMSCs write them: the same id may come in hex in
- * submit_sm_resp and in decimal in the receipt, with leading zeros, or in
- * another case. Returns 1 when a and b name the same message: equal ignoring
- * ASCII case and leading zeros, or one all decimal digits and the other all
- * hex digits of the same value (exact, for decimal ids of up to 256
- * significant digits; SMPP ids have at most 64). So "10" and "16" are the
- * same id (hex 10 is 16). Otherwise 0. */
-int smpp_receipt_id_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
+ * submit_sm_resp and in decimal in the receipt ("38601fa", "0059113978"),
+ * with leading zeros, or in another case. The rule, in three functions:
+ *  - the key of an id: the id in ASCII lower case without its leading zeros,
+ *    "0" for an id of zeros only ("" stays ""). A key is never longer than
+ *    its id.
+ *  - the keys of an id, every form under which the same message may be kept:
+ *    its key; when it reads as hex (1-16 hex digits after its leading zeros)
+ *    the decimal of that value; when it reads as decimal (digits only, the
+ *    value below 2^64) the lower-case hex of that value. Each in the form of
+ *    a key, none twice: "9" has the one key "9", "10" has "10", "16" (10
+ *    read as hex) and "a" (10 read as decimal), "ffffffffffffffff" has
+ *    "18446744073709551615" too. An id of more hex digits, a decimal of 2^64
+ *    and above, or an id of other characters ("74e02ee1-4e2f") has its key
+ *    alone. Arithmetic on 64-bit unsigned integers, exact.
+ *  - two ids name the same message when the key of one is among the keys of
+ *    the other. That holds both ways round or neither (the rule is
+ *    symmetric): the ids are equal but for case and leading zeros, or one is
+ *    the decimal and the other the hex of the same 64-bit value. So a sender
+ *    that keeps each message under its key finds it by trying the keys of a
+ *    receipt's id. Two ids that only share a third form are not the same:
+ *    "a" and "16" both have the key "10", but "a" is 10 and "16" is 0x10. */
+
+/* The key of id[0..n) written to out (room for n octets), its length returned. */
+size_t smpp_receipt_id_key(const uint8_t *id, size_t n, uint8_t *out);
+
+/* The most keys an id has, and the room smpp_receipt_id_keys needs for those
+ * of an id of n octets: the key (n), a decimal (20) and a hex (16) form. */
+#define SMPP_RECEIPT_ID_KEYS 3
+#define SMPP_RECEIPT_ID_KEYS_ROOM(n) ((n) + 36)
+
+/* The keys of id[0..n), written to out (SMPP_RECEIPT_ID_KEYS_ROOM(n) octets)
+ * and given as spans into it, keys[0] the key of the id. Returns how many
+ * (1 to SMPP_RECEIPT_ID_KEYS). */
+int smpp_receipt_id_keys(const uint8_t *id, size_t n, uint8_t *out,
+                         smpp_span keys[SMPP_RECEIPT_ID_KEYS]);
+
+/* 1 when a and b name the same message (the rule above), else 0. Works in
+ * place: allocates nothing, whatever the ids' length. */
+int smpp_receipt_same_id(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
 
 /* message_state (5.2.28) and the stat words of receipts: the word of a
  * state 1-8 (NULL for another), and the state of a word in any case (0 for

@@ -8,14 +8,19 @@
  *    month, hour < 24, minute and second < 60, year 2000-2099 or 0-9999);
  *  - the result is 0 exactly when id or stat is non-empty, and parsing again
  *    gives the same receipt.
- * For smpp_receipt_id_equal, the id found, and the input split in two (a, b)
- * at a point its first octet picks:
- *  - reflexive (also with the case of letters swapped and a leading zero
- *    added) and symmetric;
- *  - for ids of at most 15 significant characters, the same answer as a
- *    64-bit reference: equal ignoring case and leading zeros, or decimal
- *    and hex of the same value; a decimal id equals the hex of its value and
- *    not the hex of its value + 1.
+ * For the message id rule (smpp_receipt_same_id, smpp_receipt_id_keys,
+ * smpp_receipt_id_key), on the id found, and on the input split in two (a,
+ * b) at a point its first octet picks:
+ *  - same_id is reflexive (also with the case of letters swapped and a
+ *    leading zero added) and symmetric;
+ *  - same_id gives the answer of a 64-bit reference: equal ignoring case and
+ *    leading zeros, or decimal (below 2^64) and hex (up to 16 digits) of the
+ *    same value; a decimal id is the same as the hex of its value and not the
+ *    hex of its value + 1, a hex id the same as the decimal of its value;
+ *  - the keys of an id lie in the buffer of SMPP_RECEIPT_ID_KEYS_ROOM octets,
+ *    the first is the key of the id, none twice, each is its own key and the
+ *    same id as the id; same_id(a, b) exactly when the key of a is one of
+ *    the keys of b.
  *
  * Any violation abort()s so that libFuzzer reports it. */
 #include <stdint.h>
@@ -26,8 +31,6 @@
 #include "smpp_receipt.h"
 
 #include "check.h"
-
-#define REF_MAX 15 /* significant characters the 64-bit reference takes */
 
 static int blank(uint8_t c)
 {
@@ -78,34 +81,35 @@ static int same_date(const smpp_receipt_date *x, const smpp_receipt_date *y)
 
 static int eq(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
 {
-    int r = smpp_receipt_id_equal(a, an, b, bn);
-    CHECK(r == 0 || r == 1, "id_equal returned %d", r);
+    int r = smpp_receipt_same_id(a, an, b, bn);
+    CHECK(r == 0 || r == 1, "same_id returned %d", r);
     return r;
 }
 
-/* The value of s read in base 10 or 16, or -1 when it has another character
- * or more than REF_MAX significant digits. */
-static int64_t ref_value(const uint8_t *s, size_t n, int base)
+/* The value of s read in base 10 (below 2^64) or 16 (at most 16 digits after
+ * the leading zeros) in *v; 0 when it does not read so. */
+static int ref_value(const uint8_t *s, size_t n, unsigned base, uint64_t *v)
 {
-    uint64_t v = 0;
+    uint64_t x = 0;
     size_t i, digits = 0;
     for (i = 0; i < n; i++) {
-        int d;
+        unsigned d;
         if (s[i] >= '0' && s[i] <= '9')
-            d = s[i] - '0';
+            d = (unsigned)(s[i] - '0');
         else if (base == 16 && s[i] >= 'a' && s[i] <= 'f')
-            d = s[i] - 'a' + 10;
+            d = (unsigned)(s[i] - 'a' + 10);
         else if (base == 16 && s[i] >= 'A' && s[i] <= 'F')
-            d = s[i] - 'A' + 10;
+            d = (unsigned)(s[i] - 'A' + 10);
         else
-            return -1;
-        if (v > 0 || d > 0)
+            return 0;
+        if (x > 0 || d > 0)
             digits++;
-        if (digits > REF_MAX)
-            return -1;
-        v = v * (uint64_t)base + (uint64_t)d;
+        if (base == 16 ? digits > 16 : x > (UINT64_MAX - d) / 10)
+            return 0;
+        x = x * base + d;
     }
-    return n > 0 ? (int64_t)v : -1;
+    *v = x;
+    return n > 0;
 }
 
 static uint8_t lower(uint8_t c)
@@ -113,10 +117,10 @@ static uint8_t lower(uint8_t c)
     return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
 }
 
-/* 1 or 0 as the reference says, -1 when an id is too long for it. */
+/* 1 or 0 as the reference says. */
 static int ref_equal(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
 {
-    int64_t da, hb, db, ha;
+    uint64_t da, hb, db, ha;
     size_t i;
     while (an > 1 && a[0] == '0')
         a++, an--;
@@ -128,45 +132,88 @@ static int ref_equal(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
         if (i == an)
             return 1;
     }
-    if (an > REF_MAX || bn > REF_MAX)
-        return -1;
-    da = ref_value(a, an, 10), hb = ref_value(b, bn, 16);
-    db = ref_value(b, bn, 10), ha = ref_value(a, an, 16);
-    return (da >= 0 && da == hb) || (db >= 0 && db == ha);
+    return (ref_value(a, an, 10, &da) && ref_value(b, bn, 16, &hb) && da == hb) ||
+           (ref_value(b, bn, 10, &db) && ref_value(a, an, 16, &ha) && db == ha);
+}
+
+static uint8_t room_a[SMPP_RECEIPT_ID_KEYS_ROOM(4096)], room_k[SMPP_RECEIPT_ID_KEYS_ROOM(4096)];
+
+/* The keys of a (of at most 4096 octets), in room_a: checked, and returned. */
+static int check_keys(const uint8_t *a, size_t an, smpp_span keys[SMPP_RECEIPT_ID_KEYS])
+{
+    smpp_span kk[SMPP_RECEIPT_ID_KEYS];
+    size_t len;
+    int count = smpp_receipt_id_keys(a, an, room_a, keys), k, j;
+
+    CHECK(count >= 1 && count <= SMPP_RECEIPT_ID_KEYS, "%d keys", count);
+    len = smpp_receipt_id_key(a, an, room_k);
+    CHECK(keys[0].len == len && memcmp(keys[0].ptr, room_k, len) == 0, "keys[0] is not the key");
+    for (k = 0; k < count; k++) {
+        CHECK(keys[k].ptr >= room_a && keys[k].len <= SMPP_RECEIPT_ID_KEYS_ROOM(an) &&
+                  (size_t)(keys[k].ptr - room_a) <= SMPP_RECEIPT_ID_KEYS_ROOM(an) - keys[k].len,
+              "key %d outside the room of %zu octets", k, SMPP_RECEIPT_ID_KEYS_ROOM(an));
+        for (j = 0; j < k; j++)
+            CHECK(keys[j].len != keys[k].len || memcmp(keys[j].ptr, keys[k].ptr, keys[k].len) != 0,
+                  "keys %d and %d the same", j, k);
+        len = smpp_receipt_id_key(keys[k].ptr, keys[k].len, room_k);
+        CHECK(len == keys[k].len && memcmp(room_k, keys[k].ptr, len) == 0,
+              "key %.*s is not its own key", (int)keys[k].len, (const char *)keys[k].ptr);
+        CHECK(eq(a, an, keys[k].ptr, keys[k].len) && eq(keys[k].ptr, keys[k].len, a, an),
+              "%.*s is not the same id as its key %.*s", (int)an, (const char *)a, (int)keys[k].len,
+              (const char *)keys[k].ptr);
+        CHECK(smpp_receipt_id_keys(keys[k].ptr, keys[k].len, room_k, kk) >= 1 &&
+                  kk[0].len == keys[k].len && memcmp(kk[0].ptr, keys[k].ptr, kk[0].len) == 0,
+              "the keys of key %d do not start with it", k);
+    }
+    return count;
 }
 
 static void check_ids(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
 {
-    static uint8_t tmp[1 + 4096];
-    char hex[32];
-    int64_t v;
-    int ab = eq(a, an, b, bn), ref;
-    size_t i;
+    static uint8_t tmp[1 + 4096], key_a[4096];
+    smpp_span keys[SMPP_RECEIPT_ID_KEYS];
+    char num[32];
+    uint64_t v;
+    int ab = eq(a, an, b, bn), ref, count, k, member = 0;
+    size_t i, ka;
 
-    CHECK(ab == eq(b, bn, a, an), "id_equal not symmetric (%zu, %zu octets)", an, bn);
-    CHECK(eq(a, an, a, an), "id_equal not reflexive (%zu octets)", an);
+    CHECK(ab == eq(b, bn, a, an), "same_id not symmetric (%zu, %zu octets)", an, bn);
+    CHECK(eq(a, an, a, an), "same_id not reflexive (%zu octets)", an);
     ref = ref_equal(a, an, b, bn);
-    CHECK(ref < 0 || ref == ab, "id_equal says %d, the reference %d (%.*s | %.*s)", ab, ref,
-          (int)an, (const char *)a, (int)bn, (const char *)b);
-    if (an == 0 || an >= sizeof tmp)
+    CHECK(ref == ab, "same_id says %d, the reference %d (%.*s | %.*s)", ab, ref, (int)an,
+          (const char *)a, (int)bn, (const char *)b);
+    if (an >= sizeof tmp || bn >= sizeof tmp)
+        return;
+    ka = smpp_receipt_id_key(a, an, key_a);
+    count = check_keys(b, bn, keys);
+    for (k = 0; k < count; k++)
+        member |= keys[k].len == ka && memcmp(keys[k].ptr, key_a, ka) == 0;
+    CHECK(member == ab, "same_id says %d, the key of a among the keys of b %d (%.*s | %.*s)", ab,
+          member, (int)an, (const char *)a, (int)bn, (const char *)b);
+    check_keys(a, an, keys);
+    if (an == 0)
         return;
     for (i = 0; i < an; i++) {
         uint8_t c = a[i];
         tmp[i] = (uint8_t)(c >= 'a' && c <= 'z' ? c - 32 : c >= 'A' && c <= 'Z' ? c + 32 : c);
     }
-    CHECK(eq(a, an, tmp, an), "id_equal depends on case (%.*s)", (int)an, (const char *)a);
+    CHECK(eq(a, an, tmp, an), "same_id depends on case (%.*s)", (int)an, (const char *)a);
     tmp[0] = '0';
     memcpy(tmp + 1, a, an);
-    CHECK(eq(a, an, tmp, an + 1), "id_equal depends on a leading zero (%.*s)", (int)an,
+    CHECK(eq(a, an, tmp, an + 1), "same_id depends on a leading zero (%.*s)", (int)an,
           (const char *)a);
-    v = ref_value(a, an, 10);
-    if (v >= 0) {
-        int len = snprintf(hex, sizeof hex, "%llx", (unsigned long long)v);
-        CHECK(eq(a, an, (const uint8_t *)hex, (size_t)len), "%.*s is not hex %s", (int)an,
-              (const char *)a, hex);
-        len = snprintf(hex, sizeof hex, "%llX", (unsigned long long)v + 1);
-        CHECK(!eq(a, an, (const uint8_t *)hex, (size_t)len), "%.*s is hex %s", (int)an,
-              (const char *)a, hex);
+    if (ref_value(a, an, 10, &v)) {
+        int len = snprintf(num, sizeof num, "%llx", (unsigned long long)v);
+        CHECK(eq(a, an, (const uint8_t *)num, (size_t)len), "%.*s is not hex %s", (int)an,
+              (const char *)a, num);
+        len = snprintf(num, sizeof num, "%llX", (unsigned long long)v + 1);
+        CHECK(!eq(a, an, (const uint8_t *)num, (size_t)len), "%.*s is hex %s", (int)an,
+              (const char *)a, num);
+    }
+    if (ref_value(a, an, 16, &v)) {
+        int len = snprintf(num, sizeof num, "%llu", (unsigned long long)v);
+        CHECK(eq(a, an, (const uint8_t *)num, (size_t)len), "%.*s is not decimal %s", (int)an,
+              (const char *)a, num);
     }
 }
 

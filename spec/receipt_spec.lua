@@ -338,15 +338,65 @@ describe("receipt.same_id", function()
         assert.is_true(receipt.same_id("0", "00"))
     end)
 
-    it("compares ids of 20 digits and more exactly, beyond 64 bits", function()
-        assert.is_true(receipt.same_id("64567564356765435676", "3800e11b0592d471c"))
-        assert.is_true(receipt.same_id("40072910491427628", "8e5e198af5232c"))
-        local dec = "12345678901234567890123456789012345678901234567890"
-        local hex = "8727f6369aaf83ca15026747af8c7f196ce3f0ad2"
-        assert.is_true(receipt.same_id(dec, hex))
-        assert.is_true(receipt.same_id(hex:upper(), "000" .. dec))
-        assert.is_false(receipt.same_id(dec, "8727f6369aaf83ca15026747af8c7f196ce3f0ad3"))
-        assert.is_false(receipt.same_id("64567564356765435677", "3800e11b0592d471c"))
+    it("matches 16 hex digits with their 20-digit decimal, exactly", function()
+        assert.is_true(receipt.same_id("ffffffffffffffff", "18446744073709551615"))
+        assert.is_true(receipt.same_id("18446744073709551615", "FFFFFFFFFFFFFFFF"))
+        assert.is_true(receipt.same_id("8000000000000000", "9223372036854775808")) -- 2^63
+        assert.is_true(receipt.same_id("9223372036854775808", "8000000000000000"))
+        assert.is_true(receipt.same_id("8000000000000001", "9223372036854775809"))
+        assert.is_true(receipt.same_id("fffffffffffffffe", "18446744073709551614"))
+        -- one off, in the last digit a double cannot tell apart
+        assert.is_false(receipt.same_id("ffffffffffffffff", "18446744073709551614"))
+        assert.is_false(receipt.same_id("8000000000000000", "9223372036854775809"))
+        assert.is_false(receipt.same_id("8000000000000001", "9223372036854775808"))
+    end)
+
+    it("matches the two forms with leading zeros and in any case", function()
+        assert.is_true(receipt.same_id("0000FFFFFFFFFFFFFFFF", "0018446744073709551615"))
+        assert.is_true(receipt.same_id("00000000000000000000000000000000000000038601Fa", "59113978"))
+        assert.is_true(receipt.same_id("38601FA", "00000000000000000000000000000000000059113978"))
+        assert.is_true(receipt.same_id("0008000000000000000", "009223372036854775808"))
+    end)
+
+    it("gives ids past 64 bits no other form", function()
+        -- 17 hex digits: 0x10000000000000000 is 2^64
+        assert.is_false(receipt.same_id("10000000000000000", "18446744073709551616"))
+        assert.is_false(receipt.same_id("3800e11b0592d471c", "64567564356765435676"))
+        -- 20 digits of 2^64, 21 digits: no hex
+        assert.is_false(receipt.same_id("18446744073709551616", "10000000000000000"))
+        assert.is_false(receipt.same_id("100000000000000000000", "56bc75e2d63100000"))
+        -- but each is still itself, in any case and with leading zeros
+        assert.is_true(receipt.same_id("3800E11B0592D471C", "003800e11b0592d471c"))
+        assert.is_true(receipt.same_id("0100000000000000000000", "100000000000000000000"))
+    end)
+
+    it("is symmetric", function()
+        local ids = { "", "0", "00", "9", "10", "16", "a", "A", "38601fa", "0059113978",
+            "ffffffffffffffff", "18446744073709551615", "8000000000000000", "9223372036854775808",
+            "10000000000000000", "18446744073709551616", "100000000000000000000", "74e02ee1-4e2f",
+            "2E179B31-0EDE-971B-2760-C72B7F026E1B", "100", "598", "256" }
+        for _, a in ipairs(ids) do
+            for _, b in ipairs(ids) do
+                assert.are.equal(receipt.same_id(a, b), receipt.same_id(b, a), a .. " | " .. b)
+            end
+        end
+    end)
+
+    it("does not match two ids that are only forms of a third", function()
+        -- "a" is 10 and "16" is 0x10: both are forms of "10", not of each other
+        assert.is_false(receipt.same_id("a", "16"))
+        assert.is_false(receipt.same_id("100", "598")) -- 0x100 is 256, 598 is 0x256
+        assert.is_true(receipt.same_id("100", "256"))
+        assert.is_true(receipt.same_id("598", "256"))
+    end)
+
+    it("compares ids that read as no number as text", function()
+        assert.is_true(receipt.same_id("2E179B31-0EDE-971B-2760-C72B7F026E1B",
+            "2e179b31-0ede-971b-2760-c72b7f026e1b"))
+        assert.is_false(receipt.same_id("2E179B31-0EDE-971B-2760-C72B7F026E1B",
+            "2E179B310EDE971B2760C72B7F026E1B"))
+        assert.is_true(receipt.same_id("msg-00042-X", "MSG-00042-x"))
+        assert.is_false(receipt.same_id("msg-42-x", "msg-00042-x"))
     end)
 
     it("is false for different ids", function()
@@ -356,6 +406,62 @@ describe("receipt.same_id", function()
         assert.is_false(receipt.same_id("74e02ee1-4e2f", "74e02ee14e2f"))
         assert.is_false(receipt.same_id("", "0"))
         assert.is_false(receipt.same_id("1", "1 "))
+    end)
+end)
+
+describe("receipt.id_keys", function()
+    it("gives the key of the id, then its decimal and hex forms", function()
+        assert.same({ "38601fa", "59113978" }, receipt.id_keys("38601FA"))
+        assert.same({ "59113978", "1494301048", "38601fa" }, receipt.id_keys("0059113978"))
+        assert.same({ "10", "16", "a" }, receipt.id_keys("10"))
+        assert.same({ "abc", "2748" }, receipt.id_keys("00ABC"))
+    end)
+
+    it("gives each form once", function()
+        assert.same({ "9" }, receipt.id_keys("9"))
+        assert.same({ "0" }, receipt.id_keys("0000"))
+        assert.same({ "0" }, receipt.id_keys("0"))
+        assert.same({ "f", "15" }, receipt.id_keys("F"))
+        assert.same({ "15", "21", "f" }, receipt.id_keys("15"))
+    end)
+
+    it("reads 16 hex digits and decimals up to 2^64 - 1 exactly", function()
+        assert.same({ "ffffffffffffffff", "18446744073709551615" }, receipt.id_keys("FFFFFFFFFFFFFFFF"))
+        assert.same({ "18446744073709551615", "ffffffffffffffff" }, receipt.id_keys("18446744073709551615"))
+        assert.same({ "8000000000000000", "9223372036854775808", "1c6bf526340000" },
+            receipt.id_keys("8000000000000000"))
+        assert.same({ "9223372036854775808", "8000000000000000" }, receipt.id_keys("9223372036854775808"))
+        assert.same({ "ffffffffffffffff", "18446744073709551615" }, receipt.id_keys("000ffffffffffffffff"))
+        assert.same({ "1000000000000000", "1152921504606846976", "38d7ea4c68000" },
+            receipt.id_keys("00001000000000000000"))
+    end)
+
+    it("gives an id past 64 bits, or of other characters, its key alone", function()
+        -- 17 digits: no decimal form as hex, but a hex form as the decimal 10^16
+        assert.same({ "10000000000000000", "2386f26fc10000" }, receipt.id_keys("10000000000000000"))
+        assert.same({ "3800e11b0592d471c" }, receipt.id_keys("3800E11B0592D471C"))
+        assert.same({ "18446744073709551616" }, receipt.id_keys("18446744073709551616"))
+        assert.same({ "100000000000000000000" }, receipt.id_keys("100000000000000000000"))
+        assert.same({ "2e179b31-0ede-971b-2760-c72b7f026e1b" },
+            receipt.id_keys("2E179B31-0EDE-971B-2760-C72B7F026E1B"))
+        assert.same({ "74e02ee1-4e2f" }, receipt.id_keys("74e02ee1-4e2f"))
+        assert.same({ "" }, receipt.id_keys(""))
+    end)
+
+    it("gives keys that are their own keys, each the same id as the id", function()
+        for _, id in ipairs{ "0059113978", "38601FA", "FFFFFFFFFFFFFFFF", "9223372036854775808", "10",
+            "7", "0", "", "x-1", "10000000000000000" } do
+            for _, k in ipairs(receipt.id_keys(id)) do
+                assert.are.equal(k, receipt.id_keys(k)[1], id)
+                assert.is_true(receipt.same_id(id, k), id .. " | " .. k)
+            end
+        end
+    end)
+
+    it("keeps a long id whole", function()
+        local id = ("AB"):rep(300)
+        assert.same({ ("ab"):rep(300) }, receipt.id_keys(("0"):rep(50) .. id))
+        assert.is_true(receipt.same_id(id, ("0"):rep(50) .. id:lower()))
     end)
 end)
 
@@ -394,6 +500,8 @@ describe("bad arguments", function()
             "smpp.receipt.same_id: a must be a string, got nil")
         assert.has_error(function() receipt.same_id("1", 1) end,
             "smpp.receipt.same_id: b must be a string, got number")
+        assert.has_error(function() receipt.id_keys(59113978) end,
+            "smpp.receipt.id_keys: id must be a string, got number")
         assert.has_error(function() receipt.final({}) end,
             "smpp.receipt.final: stat must be a stat name or a message_state number, got table")
     end)
@@ -409,6 +517,8 @@ describe("bad arguments", function()
         local core = require "smpp.core"
         assert.has_error(function() core.receipt_parse(nil) end)
         assert.matches("#2", select(2, pcall(core.receipt_id_equal, "1", nil)))
+        assert.matches("#2", select(2, pcall(core.receipt_same_id, "1", nil)))
+        assert.matches("#1", select(2, pcall(core.receipt_id_keys, nil)))
     end)
 end)
 

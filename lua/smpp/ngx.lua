@@ -18,7 +18,7 @@
 --       local ids, err, code = require("smpp.ngx").send{ to = ..., text = ... } } }
 local core = require "smpp.core"
 local smpp = require "smpp"
-local id_keys = require("smpp.client").id_keys
+local id_keys = require("smpp.receipt").id_keys
 local limits = require "smpp.limits"
 
 local ngx = ngx

@@ -6,7 +6,8 @@ local check_charset = require("smpp.text").check_charset
 
 local concat, format, upper = table.concat, string.format, string.upper
 local error, ipairs, type = error, ipairs, type
-local receipt_parse, receipt_id_equal = core.receipt_parse, core.receipt_id_equal
+local receipt_parse, receipt_id_keys, receipt_same_id =
+    core.receipt_parse, core.receipt_id_keys, core.receipt_same_id
 
 local _M = {}
 
@@ -124,9 +125,33 @@ function _M.parse(pdu_or_text, opts)
     return r
 end
 
+-- Message ids: SMSCs write the id of a receipt in another form than their
+-- submit_sm_resp gave it: hex or decimal (submit_sm_resp "38601fa", receipt
+-- "0059113978"), leading zeros, upper or lower case. The rule (in C, the
+-- same for every caller):
+--   the key of an id: lower case, no leading zeros ("0" for zeros only);
+--   the keys of an id: its key, then, when it reads as hex (up to 16 hex
+--   digits after its leading zeros) the decimal of that value, and when it
+--   reads as decimal (digits only, below 2^64) the hex of that value, none
+--   twice;
+--   two ids are the same when the key of one is among the keys of the other
+--   (that holds both ways round or neither).
+-- So keeping a message under the key of its id and looking it up under each
+-- of the keys of a receipt's id finds it exactly when same_id says so.
+
+--- The keys of a message id, a list: { key, [decimal form], [hex form] }.
+--- id_keys("38601FA") is { "38601fa", "59113978" }; id_keys("0059113978")
+--- is { "59113978", "1494301048", "38601fa" }; id_keys("9") is { "9" }.
+function _M.id_keys(id)
+    if type(id) ~= "string" then
+        argerror(1, "id_keys", "id", "a string", id)
+    end
+    return { receipt_id_keys(id) }
+end
+
 --- Whether two message ids name the same message: equal ignoring case and
---- leading zeros, or one in hex and the other in decimal of the same value
---- (submit_sm_resp "38601fa", receipt "0059113978").
+--- leading zeros, or one in hex and the other in decimal of the same 64-bit
+--- value (submit_sm_resp "38601fa", receipt "0059113978").
 function _M.same_id(a, b)
     if type(a) ~= "string" then
         argerror(1, "same_id", "a", "a string", a)
@@ -134,7 +159,7 @@ function _M.same_id(a, b)
     if type(b) ~= "string" then
         argerror(1, "same_id", "b", "a string", b)
     end
-    return receipt_id_equal(a, b)
+    return receipt_same_id(a, b)
 end
 
 --- Whether a stat word (any case) or a message_state number is final: the

@@ -33,6 +33,7 @@ sources() {
     case $1 in
     test_gsm) echo csrc/smpp_gsm.c csrc/smpp_buf.c csrc/smpp_defs.c csrc/smpp_pdu.c ;;
     test_net) echo csrc/smpp_net.c ;;
+    test_receipt) echo csrc/smpp_receipt.c csrc/smpp_text.c csrc/smpp_gsm.c csrc/smpp_buf.c csrc/smpp_defs.c csrc/smpp_pdu.c ;;
     test_throttle) echo csrc/smpp_throttle.c ;;
     test_tls) echo csrc/smpp_tls.c ;;
     *) echo csrc/smpp_*.c ;;

@@ -598,11 +598,18 @@ smpp_pdu *lsmpp_receipt_pdu(lua_State *L, const uint8_t *submit, size_t n,
 smpp_pdu *lsmpp_check_pdu(lua_State *L, int t)
 {
     codec *c = lua_touserdata(L, UV_CODEC);
-    const smpp_command_info *cmd;
+    luaL_checktype(L, t, LUA_TTABLE);
+    smpp_pdu_init(&c->pdu, get_command(L, t), 0);
+    lsmpp_read_fields(L, t);
+    return &c->pdu;
+}
+
+void lsmpp_read_fields(lua_State *L, int t)
+{
+    codec *c = lua_touserdata(L, UV_CODEC);
+    const smpp_command_info *cmd = c->pdu.cmd;
 
     luaL_checktype(L, t, LUA_TTABLE);
-    cmd = get_command(L, t);
-    smpp_pdu_init(&c->pdu, cmd, 0);
     lua_pushnil(L);
     while (lua_next(L, t)) {
         lua_Integer key;
@@ -640,7 +647,6 @@ smpp_pdu *lsmpp_check_pdu(lua_State *L, int t)
         }
         lua_pop(L, 1);
     }
-    return &c->pdu;
 }
 
 /* encode(table) -> bytes. Bad values raise an error naming the field. */

@@ -18,6 +18,10 @@ void lsmpp_push_upvalues(lua_State *L, int top);
 /* The PDU in the Lua table at index t, checked (raises on bad values); it
  * lives in the codec until the next call. */
 smpp_pdu *lsmpp_check_pdu(lua_State *L, int t);
+/* Adds the fields and TLVs of the Lua table at index t (absolute) to the
+ * codec's PDU (lsmpp_scratch_pdu's, or lsmpp_check_pdu's), checked as
+ * lsmpp_check_pdu checks them. */
+void lsmpp_read_fields(lua_State *L, int t);
 /* The command named by the string at arg (raises when it is none). */
 const smpp_command_info *lsmpp_check_command(lua_State *L, int arg);
 /* The codec's PDU, emptied, for a command: a binding fills its fields

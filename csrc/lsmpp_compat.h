@@ -9,6 +9,7 @@
 #if LUA_VERSION_NUM == 501
 #define lua_rawlen(L, i) lua_objlen(L, (i))
 #define lua_setuservalue(L, i) lua_setfenv(L, (i))
+#define lua_getuservalue(L, i) lua_getfenv(L, (i))
 static inline int lua_isinteger(lua_State *L, int i)
 {
     lua_Number n;

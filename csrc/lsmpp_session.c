@@ -83,12 +83,55 @@ static smpp_session *check_session(lua_State *L)
     return check_lsession(L)->s;
 }
 
-/* A request's tag: an integer, 0 or more (0: none). */
-static uint64_t check_tag(lua_State *L, int arg)
+/* Tags. A request's tag is any Lua value of the caller's (its record; nil:
+ * none) and a part number (1 by default; 0: its response comes as a table,
+ * never in the compact list), given back in every event of the request. The session keeps the value in its uservalue table, under a
+ * reference that is the engine's tag (with the part in the high 32 bits),
+ * from the send until the event that ends the request: the engine owns the
+ * request, and the binding only carries the caller's record with it. */
+#define TAG_PART_SHIFT 32
+
+/* The engine's tag of the value at arg (a reference into the session's
+ * uservalue, at stack index 1) and the part at part_arg; 0 for nil. */
+static uint64_t take_tag(lua_State *L, int arg, int part_arg)
 {
-    lua_Integer tag = luaL_checkinteger(L, arg);
-    luaL_argcheck(L, tag >= 0, arg, "tag must be 0 or more");
-    return (uint64_t)tag;
+    lua_Integer part = luaL_optinteger(L, part_arg, 1);
+    int ref;
+    if (lua_isnoneornil(L, arg))
+        return 0;
+    luaL_argcheck(L, part >= 0 && part <= 0xFFFF, part_arg, "part must be 0 to 65535");
+    lua_getuservalue(L, 1);
+    lua_pushvalue(L, arg);
+    ref = luaL_ref(L, -2);
+    lua_pop(L, 1);
+    return (uint64_t)(unsigned)ref | (uint64_t)part << TAG_PART_SHIFT;
+}
+
+/* The caller's deadline at arg (an absolute time like now), or -1 for none. */
+static int64_t opt_until(lua_State *L, int arg)
+{
+    return lua_isnoneornil(L, arg) ? -1 : (int64_t)luaL_checkinteger(L, arg);
+}
+
+/* A tag taken for a request that did not go: its reference let go. */
+static void drop_tag(lua_State *L, uint64_t tag)
+{
+    if (tag == 0)
+        return;
+    lua_getuservalue(L, 1);
+    luaL_unref(L, -1, (int)(tag & 0xFFFFFFFFu));
+    lua_pop(L, 1);
+}
+
+/* Pushes the value and the part of an event's tag (uservalue at index uv);
+ * when the event ends the request, the reference is let go. */
+static void push_tag(lua_State *L, int uv, uint64_t tag, int ends)
+{
+    int ref = (int)(tag & 0xFFFFFFFFu);
+    lua_rawgeti(L, uv, ref);
+    lua_pushinteger(L, (lua_Integer)(tag >> TAG_PART_SHIFT));
+    if (ends)
+        luaL_unref(L, uv, ref);
 }
 
 static int64_t check_now(lua_State *L, int arg)
@@ -168,10 +211,10 @@ static int l_session(lua_State *L)
     ls->latin1 = latin1;
     luaL_getmetatable(L, SESSION_MT);
     lua_setmetatable(L, -2);
-    lua_createtable(L, 1, 0); /* the session holds on to its throttle */
+    lua_createtable(L, 0, 1); /* the session holds on to its throttle, and the tags */
     if (cfg.throttle != NULL) {
         lua_getfield(L, 1, "throttle");
-        lua_rawseti(L, -2, 1);
+        lua_setfield(L, -2, "throttle");
     }
     lua_setuservalue(L, -2);
     ls->s = smpp_session_new(&cfg, now);
@@ -194,29 +237,33 @@ static int fail(lua_State *L, smpp_session *s, int rc)
     return 3;
 }
 
-/* session:send(pdu, now [, tag]) -> id, sequence_number | nil, message, "state"|"window"|"closed"
- * The tag (an integer > 0) comes back in the request's events. */
-static int l_send(lua_State *L)
+/* Sends pdu tagged: its id and sequence_number, or what fail gives (the
+ * tag let go). */
+static int send_pdu(lua_State *L, smpp_session *s, smpp_pdu *pdu, int64_t now, uint64_t tag,
+                    int64_t until)
 {
-    smpp_session *s = check_session(L);
-    int64_t now = check_now(L, 3);
-    uint64_t tag = lua_isnoneornil(L, 4) ? 0 : check_tag(L, 4), id;
-    smpp_pdu *pdu = lsmpp_check_pdu(L, 2);
-    int rc = smpp_session_send_tagged(s, pdu, now, tag, &id);
-    if (rc != SMPP_OK)
+    uint64_t id = 0;
+    int rc = smpp_session_send_tagged(s, pdu, now, tag, until, &id);
+    if (rc != SMPP_OK) {
+        drop_tag(L, tag);
         return fail(L, s, rc);
+    }
     lua_pushinteger(L, (lua_Integer)id);
     lua_pushinteger(L, (lua_Integer)pdu->sequence_number);
     return 2;
 }
 
-/* The result of a request sent without a table: its id, or what send gives on failure. */
-static int sent_id(lua_State *L, smpp_session *s, int rc, uint64_t id)
+/* session:send(pdu, now [, tag [, part [, until]]])
+ *   -> id, sequence_number | nil, message, "state"|"window"|"closed"|"throttled"
+ * tag (any value) and part come back in the request's events; until: the
+ * caller's deadline (see smpp_session_send_tagged). */
+static int l_send(lua_State *L)
 {
-    if (rc != SMPP_OK)
-        return fail(L, s, rc);
-    lua_pushinteger(L, (lua_Integer)id);
-    return 1;
+    smpp_session *s = check_session(L);
+    int64_t now = check_now(L, 3);
+    int64_t until = opt_until(L, 6);
+    smpp_pdu *pdu = lsmpp_check_pdu(L, 2);
+    return send_pdu(L, s, pdu, now, take_tag(L, 4, 5), until);
 }
 
 static void put_int8(lua_State *L, smpp_pdu *pdu, int field, int arg)
@@ -237,31 +284,34 @@ static void put_str(lua_State *L, smpp_pdu *pdu, int field, int arg)
     pdu->present |= (uint64_t)1 << field;
 }
 
-/* session:submit(now, tag, source_addr, source_addr_ton, source_addr_npi,
- *                destination_addr, dest_addr_ton, dest_addr_npi,
- *                registered_delivery, esm_class, data_coding, short_message)
- *   -> id | nil, message, "state"|"window"|"closed"|"throttled"
- * A submit_sm of these fields (the others empty or 0) sent without building
- * a table: the common message's short way. Its events carry the tag. */
+/* session:submit(now, tag, part, until, source_addr, source_addr_ton,
+ *                source_addr_npi, destination_addr, dest_addr_ton, dest_addr_npi,
+ *                registered_delivery, esm_class, data_coding, short_message [, fields])
+ *   -> id, sequence_number | nil, message, "state"|"window"|"closed"|"throttled"
+ * The submit_sm of a message part, built here from its values (the others
+ * empty or 0) and, when given, a table of further fields and TLVs by their
+ * SMPP names (service_type, validity_period, sar_msg_ref_num, ...: as
+ * smpp.pdu.encode takes them; they win over the values). Every message
+ * goes this way; its events carry tag and part. */
 static int l_submit(lua_State *L)
 {
     smpp_session *s = check_session(L);
     int64_t now = check_now(L, 2);
-    uint64_t tag = check_tag(L, 3), id = 0;
+    int64_t until = opt_until(L, 5);
     smpp_pdu *pdu = lsmpp_scratch_pdu(L, SMPP_SUBMIT_SM);
-    int rc;
-    put_str(L, pdu, SMPP_F_SOURCE_ADDR, 4);
-    put_int8(L, pdu, SMPP_F_SOURCE_ADDR_TON, 5);
-    put_int8(L, pdu, SMPP_F_SOURCE_ADDR_NPI, 6);
-    put_str(L, pdu, SMPP_F_DESTINATION_ADDR, 7);
-    put_int8(L, pdu, SMPP_F_DEST_ADDR_TON, 8);
-    put_int8(L, pdu, SMPP_F_DEST_ADDR_NPI, 9);
-    put_int8(L, pdu, SMPP_F_REGISTERED_DELIVERY, 10);
-    put_int8(L, pdu, SMPP_F_ESM_CLASS, 11);
-    put_int8(L, pdu, SMPP_F_DATA_CODING, 12);
-    put_str(L, pdu, SMPP_F_SHORT_MESSAGE, 13);
-    rc = smpp_session_send_tagged(s, pdu, now, tag, &id);
-    return sent_id(L, s, rc, id);
+    put_str(L, pdu, SMPP_F_SOURCE_ADDR, 6);
+    put_int8(L, pdu, SMPP_F_SOURCE_ADDR_TON, 7);
+    put_int8(L, pdu, SMPP_F_SOURCE_ADDR_NPI, 8);
+    put_str(L, pdu, SMPP_F_DESTINATION_ADDR, 9);
+    put_int8(L, pdu, SMPP_F_DEST_ADDR_TON, 10);
+    put_int8(L, pdu, SMPP_F_DEST_ADDR_NPI, 11);
+    put_int8(L, pdu, SMPP_F_REGISTERED_DELIVERY, 12);
+    put_int8(L, pdu, SMPP_F_ESM_CLASS, 13);
+    put_int8(L, pdu, SMPP_F_DATA_CODING, 14);
+    put_str(L, pdu, SMPP_F_SHORT_MESSAGE, 15);
+    if (!lua_isnoneornil(L, 16))
+        lsmpp_read_fields(L, 16);
+    return send_pdu(L, s, pdu, now, take_tag(L, 3, 4), until);
 }
 
 /* session:receipt(now, tag, submit, message_id, stat, err, submit_date, done_date)
@@ -277,7 +327,7 @@ static int l_receipt(lua_State *L)
 {
     smpp_session *s = check_session(L);
     int64_t now = check_now(L, 2);
-    uint64_t tag = check_tag(L, 3), id = 0;
+    uint64_t tag, id = 0;
     size_t n;
     const uint8_t *submit = (const uint8_t *)luaL_checklstring(L, 4, &n);
     smpp_receipt_info info;
@@ -289,8 +339,11 @@ static int l_receipt(lua_State *L)
     info.submit_date = luaL_checkstring(L, 8);
     info.done_date = luaL_checkstring(L, 9);
     pdu = lsmpp_receipt_pdu(L, submit, n, &info);
+    tag = take_tag(L, 3, 10);
     if (pdu != NULL)
-        rc = smpp_session_send_tagged(s, pdu, now, tag, &id);
+        rc = smpp_session_send_tagged(s, pdu, now, tag, -1, &id);
+    if (rc != SMPP_OK)
+        drop_tag(L, tag);
     if (rc == SMPP_EENCODE) {
         lua_pushnil(L);
         lua_pushstring(L, pdu != NULL ? smpp_session_error(s)
@@ -299,7 +352,10 @@ static int l_receipt(lua_State *L)
         lua_pushliteral(L, "encode");
         return 3;
     }
-    return sent_id(L, s, rc, id);
+    if (rc != SMPP_OK)
+        return fail(L, s, rc);
+    lua_pushinteger(L, (lua_Integer)id);
+    return 1;
 }
 
 /* session:respond(pdu, now) -> true | nil, message, code */
@@ -351,8 +407,17 @@ static int l_feed(lua_State *L)
     return 0;
 }
 
-static const char *const event_names[] = {"response", "request", "timeout", "aborted",
-                                          "unexpected", "invalid", "state", "closed"};
+static const char *const event_names[] = {"response", "request", "timeout",  "aborted",
+                                          "unexpected", "invalid", "state",    "closed",
+                                          "expired"};
+
+/* Whether the event ends its request (its tag is let go then). */
+static int ends_request(const smpp_event *ev)
+{
+    return ev->type == SMPP_EV_RESPONSE || ev->type == SMPP_EV_TIMEOUT ||
+           ev->type == SMPP_EV_ABORTED || ev->type == SMPP_EV_INVALID ||
+           ev->type == SMPP_EV_EXPIRED;
+}
 
 /* Pushes the values of an event that goes into a compact list (see
  * l_events; lists[k]: whether list k + 1 was given), *width of them, and
@@ -363,10 +428,11 @@ static int push_compact(lua_State *L, const lsession *ls, const smpp_event *ev, 
     const smpp_pdu *p = ev->pdu;
     *width = 2;
     if (ev->type == SMPP_EV_RESPONSE) {
-        if (!lists[0] || ev->tag == 0 || p->command_status != 0 ||
+        if (!lists[0] || ev->tag >> TAG_PART_SHIFT == 0 || p->command_status != 0 ||
             p->command_id != (ev->command_id | SMPP_RESP_BIT))
             return 0;
-        lua_pushinteger(L, (lua_Integer)ev->tag);
+        push_tag(L, 5, ev->tag, 1);
+        *width = 3;
         if (p->present & ((uint64_t)1 << SMPP_F_MESSAGE_ID))
             lua_pushlstring(L, (const char *)p->f[SMPP_F_MESSAGE_ID].ptr,
                             p->f[SMPP_F_MESSAGE_ID].len);
@@ -400,12 +466,14 @@ static int push_compact(lua_State *L, const lsession *ls, const smpp_event *ev, 
 }
 
 /* session:events(now [, responses [, requests]])
- *   -> list of { type, id, tag, command, pdu, message }, nresponses, nrequests
+ *   -> list of { type, id, tag, part, command, pdu, message, status, unsent },
+ *      nresponses, nrequests
  * The events of the hot path can skip their tables: given tables, their
  * essentials go there from index 1 (the counts say how many entries), up to
  * the first event that needs a table, so that whatever is in the lists came
  * before every event of the returned list:
- *   responses: a successful response to a tagged request: tag, message_id (or "")
+ *   responses: a successful response to a request tagged with a part
+ *              number above 0: tag, part, message_id (or "")
  *   requests, SMSC: a submit_sm without TLVs: sequence_number,
  *              destination_addr, and when it asks for a receipt its octets
  *              (for session:receipt), else false
@@ -426,6 +494,7 @@ static int l_events(lua_State *L)
             luaL_checktype(L, 3 + k, LUA_TTABLE);
     }
     lua_settop(L, 4);
+    lua_getuservalue(L, 1); /* 5: the tags */
     lua_newtable(L);
     while (smpp_session_next_event(s, now, &ev)) {
         const smpp_command_info *cmd;
@@ -449,8 +518,17 @@ static int l_events(lua_State *L)
             lua_setfield(L, -2, "id");
         }
         if (ev.tag != 0) {
-            lua_pushinteger(L, (lua_Integer)ev.tag);
+            push_tag(L, 5, ev.tag, ends_request(&ev));
+            lua_setfield(L, -3, "part");
             lua_setfield(L, -2, "tag");
+        }
+        if (ev.type == SMPP_EV_EXPIRED) {
+            lua_pushinteger(L, (lua_Integer)ev.status);
+            lua_setfield(L, -2, "status");
+        }
+        if (ev.type == SMPP_EV_ABORTED && ev.unsent) {
+            lua_pushboolean(L, 1);
+            lua_setfield(L, -2, "unsent");
         }
         if (cmd != NULL) {
             lua_pushstring(L, cmd->name);

@@ -15,6 +15,9 @@ typedef struct request {
     uint32_t seq;
     uint32_t command_id;
     int64_t deadline;
+    int64_t until;    /* the caller's deadline: never sent again from then on; -1: none */
+    uint64_t start;   /* out_total when its octets were last queued */
+    uint32_t refusal; /* the status it was last refused with (0x58, 0x14) */
     unsigned resends;
     smpp_buf bytes; /* a submit as sent, for sending again after 0x58 or 0x14 */
 } request;
@@ -25,6 +28,7 @@ struct smpp_session {
     smpp_framer framer;
     smpp_buf out;
     size_t out_sent; /* octets of out already handed to the transport */
+    uint64_t out_total, sent_total; /* octets ever queued in out, and handed out */
     uint32_t next_seq;
     uint64_t next_id;
 
@@ -249,6 +253,7 @@ size_t smpp_session_output(const smpp_session *s, const uint8_t **data)
 void smpp_session_sent(smpp_session *s, size_t n)
 {
     s->out_sent += n;
+    s->sent_total += n;
     if (s->out_sent >= s->out.len) {
         s->out.len = 0;
         s->out_sent = 0;
@@ -260,15 +265,18 @@ void smpp_session_sent(smpp_session *s, size_t n)
 static int write_pdu(smpp_session *s, const smpp_pdu *pdu, size_t *start)
 {
     smpp_error err;
+    size_t at;
     /* Written octets move down only when most of the buffer is spent. */
     if (s->out_sent > 0 && s->out_sent >= s->out.len / 2) {
         smpp_buf_consume(&s->out, s->out_sent);
         s->out_sent = 0;
     }
+    at = s->out.len;
     if (start != NULL)
-        *start = s->out.len;
+        *start = at;
     if (smpp_pdu_encode(pdu, &s->out, &err) != SMPP_OK)
         return set_error(s, SMPP_EENCODE, "%s", err.msg);
+    s->out_total += s->out.len - at;
     return SMPP_OK;
 }
 
@@ -358,11 +366,13 @@ static void start_timer(smpp_session *s, unsigned i, int64_t now)
 }
 
 static uint64_t add_request(smpp_session *s, unsigned i, uint32_t seq, uint32_t command_id,
-                            uint64_t tag, int64_t now)
+                            uint64_t tag, int64_t until, uint64_t start, int64_t now)
 {
     s->nfree--; /* i is the top of the free stack (free_slot) */
     s->reqs[i].id = s->next_id++;
     s->reqs[i].tag = tag;
+    s->reqs[i].until = until;
+    s->reqs[i].start = start;
     s->reqs[i].seq = seq;
     seq_put(s, seq, i);
     s->reqs[i].command_id = command_id;
@@ -380,9 +390,10 @@ static uint32_t take_seq(smpp_session *s)
 }
 
 /* A refused submit waits, in the order of first sending (ids grow). */
-static void queue_resend(smpp_session *s, unsigned slot)
+static void queue_resend(smpp_session *s, unsigned slot, uint32_t status)
 {
     unsigned i = s->nresend;
+    s->reqs[slot].refusal = status;
     s->reqs[slot].stamp = 0; /* no timer while it waits */
     seq_drop(s, s->reqs[slot].seq);
     s->reqs[slot].seq = 0;
@@ -407,6 +418,8 @@ static void run_resends(smpp_session *s, int64_t now)
         if (smpp_buf_reserve(&s->out, r->bytes.len) != SMPP_OK)
             return;
         seq = take_seq(s);
+        r->start = s->out_total;
+        s->out_total += r->bytes.len;
         p = r->bytes.data;
         p[12] = (uint8_t)(seq >> 24); /* sequence_number, 3.4 section 3.2 */
         p[13] = (uint8_t)(seq >> 16);
@@ -467,15 +480,16 @@ static void end_request(smpp_session *s, request *r)
 
 int smpp_session_send(smpp_session *s, smpp_pdu *pdu, int64_t now, uint64_t *id)
 {
-    return smpp_session_send_tagged(s, pdu, now, 0, id);
+    return smpp_session_send_tagged(s, pdu, now, 0, -1, id);
 }
 
 int smpp_session_send_tagged(smpp_session *s, smpp_pdu *pdu, int64_t now, uint64_t tag,
-                             uint64_t *id)
+                             int64_t until, uint64_t *id)
 {
     int cls, rc, slot;
     uint32_t seq;
     size_t start;
+    uint64_t queued = s->out_total;
 
     if (s->state == SMPP_STATE_CLOSED || s->closing)
         return set_error(s, SMPP_ECLOSED, "session closed: %s", s->reason);
@@ -521,7 +535,7 @@ int smpp_session_send_tagged(smpp_session *s, smpp_pdu *pdu, int64_t now, uint64
         take_seq(s);
         return SMPP_OK;
     }
-    *id = add_request(s, (unsigned)slot, seq, pdu->cmd->id, tag, now);
+    *id = add_request(s, (unsigned)slot, seq, pdu->cmd->id, tag, until, queued, now);
     take_seq(s);
     if (cls == C_BIND) {
         s->bind_command = pdu->cmd->id;
@@ -617,10 +631,12 @@ static int handle_pdu(smpp_session *s, const uint8_t *p, size_t len, smpp_event 
             ev->tag = r->tag;
             end_request(s, r);
         } else if (!is_resp) {
-            /* A request we know with a bad field gets its own response with
-             * the status; what cannot be read as a PDU at all, a generic_nack. */
-            int own = pdu->cmd != NULL && err.status != SMPP_ESME_RINVCMDLEN;
-            answer(s, own ? pdu->command_id | SMPP_RESP_BIT : SMPP_GENERIC_NACK,
+            /* 3.4 section 2.7: a request of a known command whose body cannot
+             * be read (a field past the end, an unterminated C-string, octets
+             * after the last field) gets its own response with the status;
+             * generic_nack is for an unknown command_id (and, in the framer,
+             * an unusable command_length). */
+            answer(s, pdu->cmd != NULL ? pdu->command_id | SMPP_RESP_BIT : SMPP_GENERIC_NACK,
                    pdu->sequence_number, err.status);
         }
         return 1;
@@ -639,8 +655,9 @@ static int handle_pdu(smpp_session *s, const uint8_t *p, size_t len, smpp_event 
                 smpp_throttle_backoff(s->cfg.throttle, s->last_rx);
             else if (pdu->command_status == 0 && s->cfg.throttle != NULL)
                 smpp_throttle_success(s->cfg.throttle, s->last_rx);
-            if (refused && r->resends < s->cfg.max_resends) {
-                queue_resend(s, (unsigned)(r - s->reqs));
+            if (refused && r->resends < s->cfg.max_resends &&
+                (r->until < 0 || s->seen < r->until)) {
+                queue_resend(s, (unsigned)(r - s->reqs), pdu->command_status);
                 return 0;
             }
         }
@@ -705,6 +722,27 @@ static int handle_pdu(smpp_session *s, const uint8_t *p, size_t len, smpp_event 
     }
 }
 
+/* A refused submit whose caller's deadline came while it waited to go again. */
+static int next_expired(smpp_session *s, int64_t now, smpp_event *ev)
+{
+    unsigned i;
+    for (i = 0; i < s->nresend; i++) {
+        request *r = &s->reqs[s->resend[i]];
+        if (r->until >= 0 && now >= r->until) {
+            memset(ev, 0, sizeof *ev);
+            ev->type = SMPP_EV_EXPIRED;
+            ev->id = r->id;
+            ev->tag = r->tag;
+            ev->command_id = r->command_id;
+            ev->status = r->refusal;
+            ev->message = "its time ran out while it waited to be sent again";
+            end_request(s, r);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int next_abort(smpp_session *s, smpp_event *ev)
 {
     for (; s->abort_scan < s->cap; s->abort_scan++) {
@@ -716,6 +754,8 @@ static int next_abort(smpp_session *s, smpp_event *ev)
             ev->tag = r->tag;
             ev->command_id = r->command_id;
             ev->message = s->reason;
+            /* waiting to go again (refused), or queued and never handed out */
+            ev->unsent = r->stamp == 0 || s->sent_total <= r->start;
             end_request(s, r);
             return 1;
         }
@@ -786,6 +826,8 @@ int smpp_session_next_event(smpp_session *s, int64_t now, smpp_event *ev)
         if (handle_pdu(s, p, len, ev))
             return 1;
     }
+    if (!s->closing && next_expired(s, now, ev))
+        return 1;
     if (!s->closing)
         run_resends(s, now);
     if (!s->closing && run_timers(s, now, ev))
@@ -822,6 +864,11 @@ int64_t smpp_session_deadline(const smpp_session *s)
         int64_t r = s->seen + smpp_throttle_delay(s->cfg.throttle, s->seen);
         if (d < 0 || r < d)
             d = r;
+    }
+    for (k = 0; k < s->nresend; k++) { /* a refused submit's deadline */
+        int64_t u = s->reqs[s->resend[k]].until;
+        if (u >= 0 && (d < 0 || u < d))
+            d = u;
     }
     if (s->cfg.enquire_link_ms > 0 && s->keepalive_id == 0 &&
         (may_send(s->cfg.role, s->state) & BIT(C_ENQUIRE))) {

@@ -47,7 +47,9 @@ typedef enum smpp_event_type {
     SMPP_EV_UNEXPECTED, /* a response matching no request (late, or unknown): pdu */
     SMPP_EV_INVALID,  /* a PDU that could not be read; it was answered with a generic_nack */
     SMPP_EV_STATE,    /* the session state changed: state */
-    SMPP_EV_CLOSED    /* the session is over: message says why */
+    SMPP_EV_CLOSED,   /* the session is over: message says why */
+    SMPP_EV_EXPIRED   /* a submit refused with status (0x58, 0x14) whose time ran out
+                       * while it waited to go again: id, command_id, status */
 } smpp_event_type;
 
 typedef struct smpp_event {
@@ -59,7 +61,10 @@ typedef struct smpp_event {
     const smpp_pdu *pdu; /* RESPONSE, REQUEST, UNEXPECTED: valid until the next call */
     const uint8_t *raw;  /* the PDU's octets as they came (raw_len of them), when */
     size_t raw_len;      /* pdu is set or INVALID; valid until the next call */
-    const char *message; /* INVALID, CLOSED, TIMEOUT */
+    const char *message; /* INVALID, CLOSED, TIMEOUT, ABORTED */
+    uint32_t status;     /* EXPIRED: the SMSC's last refusal */
+    int unsent;          /* ABORTED: none of the request's octets had been handed to the
+                          * transport since it was last (re)sent: the peer cannot have it */
 } smpp_event;
 
 typedef struct smpp_session smpp_session;
@@ -73,8 +78,10 @@ const char *smpp_session_error(const smpp_session *s); /* the last error's messa
 const char *smpp_state_name(smpp_state st);
 
 /* Sends a request: pdu->sequence_number is assigned here (1..0x7FFFFFFF,
- * wrapping), *id identifies the request in later events. Fails with
- * SMPP_ESTATE (not allowed in this state or role), SMPP_EWINDOW,
+ * wrapping), *id identifies the request in later events, and tag (the
+ * caller's, say which message of a batch this is; 0: none) comes back in
+ * them as ev->tag, so a caller finds its own record without a table of ids.
+ * Fails with SMPP_ESTATE (not allowed in this state or role), SMPP_EWINDOW,
  * SMPP_ETHROTTLED (a submit must wait: smpp_session_submit_delay says how
  * long), SMPP_ECLOSED or SMPP_EENCODE; nothing is sent then.
  *
@@ -82,13 +89,13 @@ const char *smpp_state_name(smpp_state st);
  * (0x58) or ESME_RMSGQFUL (0x14) does not end: the throttle backs off and the
  * same PDU goes again (with a new sequence_number) before any new submit, in
  * the order they were first sent, up to max_resends times; then the refusal
- * is its RESPONSE. */
-int smpp_session_send(smpp_session *s, smpp_pdu *pdu, int64_t now, uint64_t *id);
-/* The same, with a tag of the caller's (say, which message of a batch this
- * is) kept with the request and given back in its events as ev->tag: a
- * caller finds its own record without a table of ids. */
+ * is its RESPONSE. until (an absolute time, or -1: none) is the caller's
+ * deadline: a refused submit is never sent again at or after it, and one
+ * still waiting to go again then ends as EXPIRED with the refusal's status. */
 int smpp_session_send_tagged(smpp_session *s, smpp_pdu *pdu, int64_t now, uint64_t tag,
-                             uint64_t *id);
+                             int64_t until, uint64_t *id);
+/* smpp_session_send_tagged with no tag and no deadline. */
+int smpp_session_send(smpp_session *s, smpp_pdu *pdu, int64_t now, uint64_t *id);
 
 /* Answers the peer's request with sequence number seq: pdu is the response
  * (its command must be the request's response, or generic_nack). */

@@ -74,7 +74,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         while (smpp_session_next_event(s, now, &ev)) {
             for (i = 0; i < nids; i++)
                 if (ids[i] == ev.id && (ev.type == SMPP_EV_RESPONSE || ev.type == SMPP_EV_TIMEOUT ||
-                                        ev.type == SMPP_EV_ABORTED || ev.type == SMPP_EV_INVALID)) {
+                                        ev.type == SMPP_EV_ABORTED || ev.type == SMPP_EV_INVALID ||
+                                        ev.type == SMPP_EV_EXPIRED)) {
                     CHECK(!ended[i], "request %d ended twice", i);
                     CHECK(ev.tag == (uint64_t)i, "request %d came back with tag %llu", i,
                           (unsigned long long)ev.tag);
@@ -100,8 +101,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 req.f[SMPP_F_DESTINATION_ADDR].ptr = (const uint8_t *)"447700900123";
                 req.f[SMPP_F_DESTINATION_ADDR].len = 12;
             }
-            /* tagged with its index: every event of it gives the tag back */
-            if (smpp_session_send_tagged(s, &req, now, (uint64_t)nids, &id) == SMPP_OK)
+            /* tagged with its index: every event of it gives the tag back;
+             * every third one with a deadline, which a refused submit must
+             * not be sent again past */
+            if (smpp_session_send_tagged(s, &req, now, (uint64_t)nids,
+                                         nids % 3 == 0 ? now + 700 : -1, &id) == SMPP_OK)
                 ids[nids++] = id;
         }
         check_output(s);

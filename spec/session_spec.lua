@@ -318,6 +318,54 @@ describe("bad input and lost links", function()
         local nack = smpp.pdu.decode(esme:output())
         assert.are.same({ "deliver_sm_resp", 8, 0x01 }, { nack.command, nack.sequence_number, nack.command_status })
     end)
+    it("answers a request with a body it cannot read with its own response and the status, in both roles", function()
+        local esme, smsc = pair()
+        bind(esme, smsc, "bind_transceiver")
+        local function u32(...)
+            local out = {}
+            for i, v in ipairs({ ... }) do
+                out[i] = string.char(math.floor(v / 16777216) % 256, math.floor(v / 65536) % 256,
+                    math.floor(v / 256) % 256, v % 256)
+            end
+            return table.concat(out)
+        end
+        for _, side in ipairs({ esme, smsc }) do -- an enquire_link with a body
+            side:feed(u32(20, 0x15, 0, 31) .. "abcd", 0)
+            assert.are.equal("invalid", side:events(0)[1].type)
+            local r = smpp.pdu.decode(side:output())
+            side:sent(#side:output())
+            assert.are.same({ "enquire_link_resp", 31, 0x02 }, { r.command, r.sequence_number, r.command_status })
+        end
+        -- a submit_sm whose service_type has no NUL before the end
+        local body = "abc"
+        smsc:feed(u32(16 + #body, 4, 0, 32) .. body, 0)
+        assert.are.equal("invalid", smsc:events(0)[1].type)
+        local r = smpp.pdu.decode(smsc:output())
+        smsc:sent(#smsc:output())
+        assert.are.same({ "submit_sm_resp", 32 }, { r.command, r.sequence_number })
+        assert.are_not.equal(0, r.command_status)
+        -- an unknown command_id: generic_nack
+        smsc:feed(u32(16, 0x1234, 0, 33), 0)
+        smsc:events(0)
+        r = smpp.pdu.decode(smsc:output())
+        assert.are.same({ "generic_nack", 33, 0x03 }, { r.command, r.sequence_number, r.command_status })
+    end)
+    it("tells of an aborted request whether any of it had left: unsent when none had", function()
+        local esme, smsc = pair()
+        bind(esme, smsc, "bind_transceiver")
+        local a = assert(esme:send({ command = "submit_sm", destination_addr = "1", short_message = "a" }, 0, "a"))
+        local out = esme:output()
+        esme:sent(10) -- part of a's octets handed to the socket
+        local b = assert(esme:send({ command = "submit_sm", destination_addr = "1", short_message = "b" }, 0, "b"))
+        assert.is_truthy(#out > 10)
+        esme:close("cut")
+        local got = {}
+        for _, ev in ipairs(esme:events(0)) do
+            if ev.type == "aborted" then got[ev.tag] = { ev.id, ev.unsent or false } end
+        end
+        assert.are.same({ a = { a, false }, b = { b, true } }, got)
+        assert.is_not_nil(smsc)
+    end)
     it("closes on a command_length it cannot frame, after a generic_nack", function()
         local esme, smsc = pair()
         bind(esme, smsc, "bind_transceiver")
@@ -446,6 +494,38 @@ describe("throttle", function()
         assert.is_number((esme:send({ command = "submit_sm", destination_addr = "1", short_message = "s6" }, now)))
     end)
 
+    it("never sends a refused submit again at or after its caller's deadline: it ends as expired", function()
+        local t = core.throttle({ rate = 100 }, 0)
+        local esme, smsc = bound{ throttle = t }
+        local job = {}
+        local id = assert(esme:send({ command = "submit_sm", destination_addr = "1", short_message = "x" }, 0,
+            job, 1, 600))
+        local evs = answer_all(esme, smsc, 0, function() return 0x58 end)
+        assert.are.equal(0, #evs) -- refused: waiting to go again, after the back-off pause (1 s)
+        local d = esme:deadline()
+        assert.are.equal(600, d) -- the caller's deadline comes first: the loop wakes for it
+        evs = esme:events(599)
+        assert.are.equal(0, #evs)
+        evs = esme:events(600)
+        assert.are.same({ "expired", id, job, 1, 0x58 },
+            { evs[1].type, evs[1].id, evs[1].tag, evs[1].part, evs[1].status })
+        assert.are.equal(0, esme:outstanding())
+        for now = 600, 3000, 100 do -- nothing of it goes again
+            pump(esme, smsc, now)
+            assert.are.equal(0, #smsc:events(now))
+            esme:events(now)
+        end
+    end)
+
+    it("does not queue a refusal that comes after the caller's deadline: it is the response", function()
+        local esme, smsc = bound{ throttle = core.throttle({ rate = 100 }, 0) }
+        local id = assert(esme:send({ command = "submit_sm", destination_addr = "1", short_message = "x" }, 0,
+            "t", 2, 50))
+        local evs = answer_all(esme, smsc, 80, function() return 0x58 end)
+        assert.are.same({ "response", id, "t", 2, 0x58 },
+            { evs[1].type, evs[1].id, evs[1].tag, evs[1].part, evs[1].pdu.command_status })
+    end)
+
     it("gives up after max_resends and hands the refusal over", function()
         local esme, smsc = bound{ max_resends = 2 }
         local id = assert(esme:send({ command = "submit_sm", destination_addr = "1", short_message = "x" }, 0))
@@ -469,15 +549,15 @@ describe("session short way (tags, submit, answer, compact events)", function()
         assert(a_esme:send({ command = "submit_sm", source_addr = "ACME", source_addr_ton = 5, source_addr_npi = 0,
             destination_addr = "4915112345678", dest_addr_ton = 1, dest_addr_npi = 1, registered_delivery = 1,
             esm_class = 0, data_coding = 8, short_message = "\0h\0i" }, 0))
-        assert(b_esme:submit(0, 7, "ACME", 5, 0, "4915112345678", 1, 1, 1, 0, 8, "\0h\0i"))
+        assert(b_esme:submit(0, 7, 1, nil, "ACME", 5, 0, "4915112345678", 1, 1, 1, 0, 8, "\0h\0i"))
         assert.are.equal(a_esme:output(), b_esme:output())
     end)
 
-    it("gives a tagged request's tag back in its events, and its success as a compact pair", function()
+    it("gives a tagged request's tag back in its events, and its success as a compact triple", function()
         local esme, smsc = pair({ response_timeout = 1 })
         bind(esme, smsc, "bind_transceiver")
-        local ok_id = assert(esme:submit(0, 41, "1", 0, 0, "2", 1, 1, 0, 0, 0, "ok"))
-        local bad_id = assert(esme:submit(0, 42, "1", 0, 0, "3", 1, 1, 0, 0, 0, "refused"))
+        local ok_id = assert(esme:submit(0, 41, 1, nil, "1", 0, 0, "2", 1, 1, 0, 0, 0, "ok"))
+        local bad_id = assert(esme:submit(0, 42, 1, nil, "1", 0, 0, "3", 1, 1, 0, 0, 0, "refused"))
         local late_id = assert(esme:send({ command = "submit_sm", destination_addr = "4", short_message = "x" }, 0, 43))
         pump(esme, smsc, 0)
         local reqs = smsc:events(0)
@@ -488,7 +568,7 @@ describe("session short way (tags, submit, answer, compact events)", function()
         local pairs_ = {}
         local evs, nresp, nreq = esme:events(0, pairs_)
         assert.are.same({ 1, 0 }, { nresp, nreq })
-        assert.are.same({ 41, "MSG1" }, pairs_)
+        assert.are.same({ 41, 1, "MSG1" }, pairs_)
         assert.are.equal(1, #evs) -- the refusal comes as an event, with its tag
         assert.are.same({ "response", bad_id, 42, 0x45 },
             { evs[1].type, evs[1].id, evs[1].tag, evs[1].pdu.command_status })
@@ -500,8 +580,8 @@ describe("session short way (tags, submit, answer, compact events)", function()
     it("gives an SMSC its submits without TLVs as compact triples, and the rest as events", function()
         local esme, smsc = pair()
         bind(esme, smsc, "bind_transceiver")
-        assert(esme:submit(0, 1, "1", 0, 0, "447700900001", 1, 1, 0, 0, 0, "plain"))
-        assert(esme:submit(0, 2, "1", 0, 0, "447700900002", 1, 1, 1, 0, 0, "receipt"))
+        assert(esme:submit(0, 1, 1, nil, "1", 0, 0, "447700900001", 1, 1, 0, 0, 0, "plain"))
+        assert(esme:submit(0, 2, 1, nil, "1", 0, 0, "447700900002", 1, 1, 1, 0, 0, "receipt"))
         assert(esme:send({ command = "submit_sm", destination_addr = "447700900003", short_message = "tlv",
             user_message_reference = 7 }, 0))
         local out = esme:output()
@@ -520,7 +600,7 @@ describe("session short way (tags, submit, answer, compact events)", function()
         pump(smsc, esme, 0)
         local got = {}
         esme:events(0, got)
-        assert.are.same({ 1, "ID1" }, got)
+        assert.are.same({ 1, 1, "ID1" }, got)
     end)
 
     it("sends the receipt of a submit made of its octets", function()
@@ -643,13 +723,56 @@ describe("session short way (tags, submit, answer, compact events)", function()
         assert.has_error(function() pair({ charset = "ucs2" }) end)
     end)
 
+    it("carries any value as a tag and a part number, and a part 0 response as a table", function()
+        local esme, smsc = pair()
+        bind(esme, smsc, "bind_transceiver")
+        local job = { name = "job" }
+        assert(esme:submit(0, job, 3, nil, "1", 0, 0, "2", 1, 1, 0, 0, 0, "p3"))
+        assert(esme:send({ command = "submit_sm", destination_addr = "2", short_message = "whole" }, 0, job, 0))
+        pump(esme, smsc, 0)
+        for _, ev in ipairs(smsc:events(0)) do
+            assert(smsc:answer(0, ev.pdu.sequence_number, "submit_sm_resp", 0, "ID" .. ev.pdu.short_message))
+        end
+        pump(smsc, esme, 0)
+        local list = {}
+        local evs, n = esme:events(0, list)
+        assert.are.equal(1, n)
+        assert.are.equal(job, list[1])
+        assert.are.same({ 3, "IDp3" }, { list[2], list[3] })
+        assert.are.same({ "response", job, 0, "IDwhole" }, { evs[1].type, evs[1].tag, evs[1].part,
+            evs[1].pdu.message_id })
+        assert.are.equal(0, esme:outstanding())
+    end)
+
+    it("holds a tag while its request is outstanding, and lets it go when it ends", function()
+        local esme, smsc = pair()
+        bind(esme, smsc, "bind_transceiver")
+        local weak = setmetatable({}, { __mode = "k" })
+        weak[{}] = "sent"
+        assert(esme:submit(0, next(weak), 1, nil, "1", 0, 0, "2", 1, 1, 0, 0, 0, "x"))
+        collectgarbage()
+        collectgarbage()
+        assert.are.equal("sent", select(2, next(weak))) -- the session holds it
+        pump(esme, smsc, 0)
+        local seq = smsc:events(0)[1].pdu.sequence_number
+        assert(smsc:answer(0, seq, "submit_sm_resp", 0, "ID"))
+        pump(smsc, esme, 0)
+        local list = {}
+        assert.are.equal(1, select(2, esme:events(0, list)))
+        list = nil
+        collectgarbage()
+        collectgarbage()
+        assert.is_nil(next(weak))
+    end)
+
     it("refuses bad arguments to submit and answer", function()
         local esme, smsc = pair()
         bind(esme, smsc, "bind_transceiver")
-        assert.has_error(function() esme:submit(0, 1, "1", 300, 0, "2", 1, 1, 0, 0, 0, "x") end)
-        assert.has_error(function() esme:submit(0, -1, "1", 0, 0, "2", 1, 1, 0, 0, 0, "x") end)
-        assert.has_error(function() esme:submit(0, 1, "1", 0, 0, nil, 1, 1, 0, 0, 0, "x") end)
-        assert.has_error(function() esme:submit(0, 1, "1", 0, 0, ("9"):rep(30), 1, 1, 0, 0, 0, "x") end,
+        assert.has_error(function() esme:submit(0, 1, 1, nil, "1", 300, 0, "2", 1, 1, 0, 0, 0, "x") end)
+        assert.has_error(function() esme:submit(0, {}, -1, nil, "1", 0, 0, "2", 1, 1, 0, 0, 0, "x") end,
+            "bad argument #3 to 'submit' (part must be 0 to 65535)")
+        assert.has_error(function() esme:submit(0, 1, 1, nil, "1", 0, 0, nil, 1, 1, 0, 0, 0, "x") end)
+        assert.has_error(function() esme:submit(0, 1, 1, nil, "1", 0, 0, ("9"):rep(30), 1, 1, 0, 0, 0, "x") end,
             "smpp.session: destination_addr: 30 octets, at most 20 allowed")
         assert.has_error(function() smsc:answer(0, 1, "no_such_resp", 0) end)
         local nok, err, code = smsc:answer(0, 1, "submit_sm", 0)

@@ -94,6 +94,7 @@ local function reader(link)
     while not link.closed do
         local data, err = sock:receiveany(READ_CHUNK)
         if data then
+            if link.tap then link.tap("in", data) end
             session:feed(data, now_ms())
             link.got = true
             wake(link)
@@ -130,6 +131,7 @@ function Link:flush()
             return nil, "write: " .. err, err == "timeout" and "timeout" or "net"
         end
         session:sent(#out)
+        if self.tap then self.tap("out", out) end
     end
     self.writing = false
     return true

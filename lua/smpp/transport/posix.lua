@@ -203,7 +203,9 @@ end
 local Link = {}
 Link.__index = Link
 
---- A link: session (smpp.core.session) carried over sock.
+--- A link: session (smpp.core.session) carried over sock. Setting
+--- link.tap = function(direction, octets) shows it every octet that goes
+--- "out" to the stream and comes "in" from it (the PDU trace).
 function _M.link(sock, session)
     return setmetatable({ sock = sock, session = session }, Link)
 end
@@ -223,6 +225,7 @@ function Link:flush(deadline)
             return nil, err, code
         end
         session:sent(n)
+        if self.tap and n > 0 then self.tap("out", out:sub(1, n)) end
         if n == 0 and loop.wait(sock, "w", deadline) == "timeout" then
             return nil, "write: timed out", "timeout"
         end
@@ -237,6 +240,7 @@ function Link:drain()
     while true do
         local data, err = self.sock:read()
         if data then
+            if self.tap then self.tap("in", data) end
             self.session:feed(data, loop.now())
             got = true
             -- a short read of a plain socket took all there was: asking

@@ -1,0 +1,571 @@
+-- smpp.client.send: the one pipeline of every request. A message becomes a
+-- job (its parts' values, its deadline); jobs wait in the client's queue
+-- for a bind, room in the window and the throttle, and each part enters a
+-- session engine as a submit built in C (session:submit), tagged with its
+-- job and part number. The engine then owns the request: one completion
+-- path (event, accepted) turns what the engine says into the job's result,
+-- exactly once. Nothing of a job is sent once its result is given.
+--
+-- Results: accepted (the ids, one per part; ids.resent when it was sent
+-- again after an uncertain loss); refused (the SMSC's status: certain);
+-- "unsent" (it never left this process: certain, safe to retry); or
+-- uncertain: "timeout", "closed", "invalid" (the SMSC may have it).
+local loop = require "smpp.loop"
+local pdu_mod = require "smpp.pdu"
+local text = require "smpp.text"
+local options = require "smpp.client.options"
+local sessions = require "smpp.client.sessions"
+
+local format, floor, max = string.format, math.floor, math.max
+local ipairs, pairs, type, pcall, error = ipairs, pairs, type, pcall, error
+local now_ms = loop.now
+local status_text = pdu_mod.status_text
+
+local _M = {}
+
+local UNREADABLE = "the response could not be read (the SMSC may have taken the request): "
+local UNSENT = "not sent: the deadline came while it waited for a bind, room in the window or the throttle"
+
+------------------------------------------------------------------------
+-- Building: a message table into a job.
+
+-- SMPP times: seconds from now (relative) or an epoch (absolute), or a string.
+local function relative_time(seconds)
+    seconds = floor(seconds)
+    local days = floor(seconds / 86400)
+    local years = floor(days / 365)
+    days = days - years * 365
+    local months = floor(days / 30)
+    days = days - months * 30
+    local rest = seconds % 86400
+    return format("%02d%02d%02d%02d%02d%02d000R", years, months, days, floor(rest / 3600),
+        floor(rest % 3600 / 60), rest % 60)
+end
+
+local function smpp_time(v, relative)
+    if v == nil or type(v) == "string" then return v end
+    if relative then return relative_time(v) end
+    return os.date("!%y%m%d%H%M%S", floor(v)) .. "000+"
+end
+_M.smpp_time = smpp_time
+
+-- The source_addr_ton and _npi of a sender: an international number, a
+-- short code, or alphanumeric (a bounded memo).
+local FROM_TON_NPI, NFROM = {}, 0
+local function guess_ton_npi(from)
+    local guess = FROM_TON_NPI[from]
+    if not guess then
+        guess = from:match("^%d+$") and { #from > 6 and 1 or 0, 1 } or { from:match("%a") and 5 or 0, 0 }
+        if NFROM < 1000 then FROM_TON_NPI[from], NFROM = guess, NFROM + 1 end
+    end
+    return guess[1], guess[2]
+end
+
+-- The fields of a message beyond the common ones, for every part (nil: none).
+local function extra_fields(m)
+    if m.validity == nil and m.schedule == nil and m.service_type == nil and m.priority == nil
+        and m.fields == nil then
+        return nil
+    end
+    local x = {}
+    if m.service_type ~= nil then x.service_type = m.service_type end
+    if m.priority ~= nil then x.priority_flag = m.priority end
+    if m.validity ~= nil then x.validity_period = smpp_time(m.validity, true) end
+    if m.schedule ~= nil then x.schedule_delivery_time = smpp_time(m.schedule, false) end
+    if m.fields then
+        for k, v in pairs(m.fields) do x[k] = v end
+    end
+    return x
+end
+
+-- A part's own fields (SAR TLVs, message_payload) with the message's.
+local function part_fields(part, common)
+    if part.sar_msg_ref_num == nil and part.message_payload == nil then return common end
+    local x = {}
+    if common then
+        for k, v in pairs(common) do x[k] = v end
+    end
+    if part.message_payload ~= nil then x.message_payload = part.message_payload end
+    if part.sar_msg_ref_num ~= nil then
+        x.sar_msg_ref_num, x.sar_total_segments, x.sar_segment_seqnum =
+            part.sar_msg_ref_num, part.sar_total_segments, part.sar_segment_seqnum
+    end
+    return x
+end
+
+local function new_job(c, deadline)
+    local n = c.next_job + 1
+    c.next_job = n
+    return { seq = n, deadline = deadline, next = 1, inflight = 0, ids = {}, n = 1 }
+end
+
+-- The job of a message (checked by options.message), or nil, message, code.
+local function build(c, m, deadline)
+    local job = new_job(c, deadline)
+    local to, from = m.to, m.from or c.opts.from or ""
+    job.m, job.to, job.from = m, to, from
+    local ton, npi = m.from_ton, m.from_npi
+    if ton == nil or npi == nil then
+        local gton, gnpi = guess_ton_npi(from)
+        ton, npi = ton or gton, npi or gnpi
+    end
+    job.ton, job.npi, job.tton, job.tnpi = ton, npi, m.to_ton or 1, m.to_npi or 1
+    job.rd = m.receipt and 1 or 0
+    local common = extra_fields(m)
+    if m.data ~= nil then
+        job.n, job.sm, job.esm, job.dcs, job.extras = 1, m.data, m.esm_class or 0, m.data_coding or 4, common
+        return job
+    end
+    local plain = m.encoding == nil and m.concat == nil and m.substitute == nil
+    if plain then -- the common message: one part, encoded in C
+        local octets, dcs, code = text.one_part(m.text, c.charset_opts)
+        if octets == nil then return nil, dcs, code or "text" end
+        if octets then
+            job.n, job.sm, job.esm, job.dcs, job.extras = 1, octets, 0, dcs, common
+            return job
+        end
+    end
+    local so = c.split_opts -- one table for every message (split keeps nothing of it)
+    so.encoding, so.charset, so.concat, so.to, so.substitute =
+        m.encoding or "auto", c.opts.charset, m.concat, to, m.substitute
+    local ok, parts, err, code = pcall(text.split, m.text, so)
+    if not ok then return nil, (tostring(parts):gsub("^.-:%d+: ", "")), "argument" end
+    if not parts then return nil, err, code or "text" end
+    for i, part in ipairs(parts) do part.extras = part_fields(part, common) end
+    job.n, job.parts = #parts, parts
+    return job
+end
+
+--- A job for a request the client makes itself (bind, unbind; sent as
+--- part 0, its response comes as a table): its event sets resp, or err and
+--- code, and done.
+function _M.internal()
+    return { internal = true }
+end
+
+------------------------------------------------------------------------
+-- Results: the one completion path.
+
+local function result_of(job)
+    if job.code == nil then
+        if job.resent then job.ids.resent = true end
+        return job.pdu and job.resp or job.ids
+    end
+    return { nil, job.err, job.code, job.ids[1] and job.ids or job.resp, resent = job.resent or nil }
+end
+
+local function finish(c, job)
+    job.done = true
+    local counters = c.counters
+    if job.code == nil then
+        counters.sent, counters.parts = counters.sent + 1, counters.parts + job.n
+    else
+        counters.failed = counters.failed + 1
+        counters.failed_by_status[job.code] = (counters.failed_by_status[job.code] or 0) + 1
+        if job.code == "unsent" then counters.unsent = counters.unsent + 1 end
+    end
+    local b = job.batch
+    if b then
+        b.results[job.index] = result_of(job)
+        b.left = b.left - 1
+    end
+end
+
+local function fail(c, job, err, code)
+    if job.done then return end
+    job.err, job.code = err, code
+    finish(c, job)
+end
+
+-- A job past its deadline: what never left is "unsent"; what was on the
+-- wire without an answer is uncertain.
+local function settle(c, job)
+    if job.done then return end
+    if job.inflight > 0 or job.uncertain then
+        fail(c, job, job.uncertain or "no response in time", job.uncertain_code or "timeout")
+    else
+        fail(c, job, UNSENT, "unsent")
+    end
+end
+
+local function part_ok(c, job, i, id)
+    if job.done then
+        if not job.internal then c.counters.late = c.counters.late + 1 end
+        return
+    end
+    job.inflight = job.inflight - 1
+    job.ids[i] = id
+    if job.rd == 1 and id ~= "" then
+        local m = job.m
+        local record = job.record
+        if not record then
+            record = { ids = job.ids, to = job.to, from = job.from, ref = m.ref, meta = m.meta, text = m.text,
+                parts = job.n, submitted = os.time() }
+            job.record = record
+        end
+        c.tracker:put(id, record) -- a receipt may come at once: known already
+    end
+    job.nok = (job.nok or 0) + 1
+    if job.nok == job.n then finish(c, job) end
+end
+
+local function part_failed(c, job, i, err, code)
+    job.inflight = job.inflight - 1
+    if job.done then return end
+    fail(c, job, err, code) -- the first failure ends the message; the rest are not sent
+end
+
+-- Puts part i of job back to go again, before any new message, in the
+-- order the messages were first sent.
+local function requeue(c, job, i)
+    local r = c.retry
+    local at = #r + 1
+    while at > 1 and (r[at - 2].seq > job.seq or (r[at - 2] == job and r[at - 1] > i)) do at = at - 2 end
+    table.insert(r, at, i)
+    table.insert(r, at, job)
+    job.waiting = (job.waiting or 0) + 1
+end
+
+-- A part whose fate is not known (lost link, no answer, unreadable answer):
+-- sent again once with resend = true, else the job's uncertain end.
+local function uncertain(c, job, i, err, code)
+    job.inflight = job.inflight - 1
+    if job.done then return end
+    job.uncertain, job.uncertain_code = err, code
+    job.again = job.again or {}
+    if c.opts.resend and not job.again[i] and not c.closing and now_ms() < job.deadline then
+        job.again[i], job.resent = true, true
+        c.counters.resent = c.counters.resent + 1
+        return requeue(c, job, i)
+    end
+    fail(c, job, err, code)
+end
+
+--- Successful responses of a read, as triples (job, part, message_id).
+function _M.accepted(c, list, n)
+    for k = 1, 3 * n, 3 do part_ok(c, list[k], list[k + 1], list[k + 2]) end
+end
+
+--- An engine event of a request (ev.tag is its job).
+function _M.event(c, _, ev)
+    local job, i, t = ev.tag, ev.part, ev.type
+    if job.internal then
+        if t == "response" then
+            job.resp = ev.pdu
+            local st = ev.pdu.command_status
+            if st ~= 0 then job.err, job.code = status_text(st), st end
+        else
+            job.err = ev.message or t
+            job.code = t == "timeout" and "timeout" or "closed"
+        end
+        job.done = true
+        return
+    end
+    if t == "response" then
+        local p = ev.pdu
+        local st = p.command_status
+        if job.pdu then job.resp = p end
+        if st == 0 then return part_ok(c, job, i, p.message_id or "") end
+        return part_failed(c, job, i, status_text(st), st)
+    elseif t == "expired" then
+        return part_failed(c, job, i, status_text(ev.status) .. "; not sent again: the deadline came", ev.status)
+    elseif t == "aborted" then
+        if ev.unsent and not job.done then -- it never left: it goes when a session can take it
+            job.inflight = job.inflight - 1
+            return requeue(c, job, i)
+        end
+        return uncertain(c, job, i, "connection lost before the response: " .. (ev.message or "closed"), "closed")
+    elseif t == "timeout" then
+        c.counters.timeouts = c.counters.timeouts + 1
+        return uncertain(c, job, i, format("no response to %s within %g s", ev.command or "the request",
+            c.opts.response_timeout), "timeout")
+    elseif t == "invalid" then
+        return uncertain(c, job, i, UNREADABLE .. (ev.message or "?"), "invalid")
+    end
+end
+
+------------------------------------------------------------------------
+-- The queue: jobs wait there for a session; feed moves them on.
+
+-- The current job of batch b (built as its turn comes, so that each message
+-- has its own time to find room), or nil when the batch has no more.
+local function batch_job(c, b)
+    if b.job then return b.job end
+    while b.next <= b.count and not b.abandoned do
+        local idx = b.next
+        b.next = idx + 1
+        local m = b.list[idx]
+        local err = options.message(m)
+        local job, code
+        if not err then job, err, code = build(c, m, b.progress + b.per) end
+        if job then
+            job.batch, job.index = b, idx
+            b.job = job
+            b.open[#b.open + 1] = job
+            return job
+        end
+        b.results[idx] = { nil, err, code or "argument" }
+        b.left = b.left - 1
+    end
+end
+
+-- The next part to send: job, part, and where it waits ("retry", or the
+-- queue's head source).
+local function peek(c)
+    local r = c.retry
+    while r[1] do
+        local job = r[1]
+        if not job.done then return job, r[2], "retry" end
+        table.remove(r, 1)
+        table.remove(r, 1)
+        job.waiting = job.waiting - 1
+    end
+    local q = c.queue
+    while q.head <= q.tail do
+        local src = q[q.head]
+        local job = src
+        if src.list then job = batch_job(c, src) end
+        if job and not job.done and job.next <= job.n then return job, job.next, src end
+        if src.list and job then
+            src.job = nil -- its next message
+        else
+            q[q.head], q.head = nil, q.head + 1
+        end
+    end
+end
+
+-- Part i of job went into the engine: it leaves its place in the queue.
+local function took(c, job, i, from)
+    job.inflight = job.inflight + 1
+    if from == "retry" then
+        table.remove(c.retry, 1)
+        table.remove(c.retry, 1)
+        job.waiting = job.waiting - 1
+        if job.waiting == 0 then job.waiting = nil end
+        return
+    end
+    job.next = i + 1
+    if job.next <= job.n then return end
+    local q = c.queue
+    if from.list then -- a batch: its next message waits its turn behind the others
+        from.job, from.progress = nil, now_ms()
+        if q.tail > q.head then
+            q[q.head], q.head = nil, q.head + 1
+            q.tail = q.tail + 1
+            q[q.tail] = from
+        end
+    else
+        q[q.head], q.head = nil, q.head + 1
+    end
+end
+
+local function submit(s, job, i, now)
+    local engine = s.engine
+    if job.pdu then return engine:send(job.pdu, now, job, 0, job.deadline) end -- (0: the response as a table)
+    local sm, esm, dcs, extras = job.sm, job.esm, job.dcs, job.extras
+    if job.parts then
+        local part = job.parts[i]
+        sm, esm, dcs, extras = part.short_message, part.esm_class, part.data_coding, part.extras
+    end
+    return engine:submit(now, job, i, job.deadline, job.from, job.ton, job.npi, job.to, job.tton, job.tnpi,
+        job.rd, esm, dcs, sm, extras)
+end
+
+--- Ends every job still waiting in the queue: none of it left (or, for a
+--- part lost on the wire before, uncertain).
+function _M.drop_queued(c, why)
+    local r = c.retry
+    for k = 1, #r, 2 do
+        local job = r[k]
+        if not job.done then
+            if job.uncertain then fail(c, job, job.uncertain, job.uncertain_code) else fail(c, job, why, "unsent") end
+        end
+    end
+    c.retry = {}
+    local q = c.queue
+    for k = q.head, q.tail do
+        local src = q[k]
+        if src.list then
+            src.abandoned = why
+            if src.job then fail(c, src.job, why, "unsent") end
+        else
+            fail(c, src, why, "unsent")
+        end
+        q[k] = nil
+    end
+    q.head, q.tail = 1, 0
+end
+
+--- Sends what waits as far as the sessions take it; returns when it next
+--- needs the time (the throttle), or nil (a response or a bind wakes it).
+function _M.feed(c)
+    if not sessions.hope(c) then
+        if c.retry[1] or c.queue.head <= c.queue.tail then
+            _M.drop_queued(c, c.closing and "the client is closed" or "no session is bound and none will reconnect")
+        end
+        return nil
+    end
+    local flush_every, fed = c.flush_every, 0
+    while true do
+        local job, i, from = peek(c)
+        if not job then return nil end
+        local now = now_ms()
+        if now >= job.deadline then
+            settle(c, job)
+        else
+            local s = sessions.pick(c)
+            if not s then return nil end
+            if c.limits and not job.pdu and not c.token then -- the account's rate, shared with others
+                local wait = sessions.shared_wait(c)
+                if wait > 0 then return now + wait end
+                c.token = true
+            end
+            local ok, err, code = submit(s, job, i, now)
+            if ok then
+                c.token = nil
+                took(c, job, i, from)
+                fed = fed + 1
+                -- half a window goes out at once: the SMSC starts on it
+                -- while the rest is made (both sides busy, not taking turns)
+                if fed % flush_every == 0 then s.link:flush(now) end
+            elseif code == "throttled" then
+                return now + max(1, s.engine:submit_delay(now))
+            elseif code == "window" then
+                return nil
+            elseif code == "closed" then -- the link died under us: its end is among its events
+                sessions.down(c, s, err)
+            else -- it cannot be sent at all (a field the SMSC cannot take): it never left
+                fail(c, job, err, code == "state" and "state" or "argument")
+            end
+        end
+    end
+end
+
+-- Sends what waits now when another coroutine drives the sockets (it may
+-- be asleep in poll, not watching for writes): the bytes go at once.
+local function nudge(c)
+    if c.driver == nil or c.driver == coroutine.running() then return end
+    _M.feed(c)
+    for _, s in ipairs(c.sessions) do
+        if s.link then s.link:flush(now_ms()) end
+    end
+end
+
+local function can_send(c)
+    if c.closing or c.closed then return nil, "the client is closed", "closed" end
+    for _, s in ipairs(c.sessions) do
+        if sessions.SENDS[s.kind] then return true end
+    end
+    return nil, "a receiver bind cannot send requests", "state"
+end
+
+-- Waits for job's end (by its deadline); an error raised meanwhile (an
+-- interrupt) ends the job where it stands: nothing more of it is sent.
+local function wait_job(c, job)
+    local ok, err = pcall(sessions.await, c, function() return job.done end, job.deadline)
+    if not ok then
+        job.done = true
+        error(err, 0)
+    end
+    settle(c, job)
+    return result_of(job)
+end
+
+local function push(c, src)
+    local q = c.queue
+    q.tail = q.tail + 1
+    q[q.tail] = src
+    nudge(c)
+end
+
+--- One message (checked): ids, or a table { nil, message, code, ids }.
+function _M.one(c, m)
+    local ok, err, code = can_send(c)
+    if not ok then return { nil, err, code } end
+    local seconds = m.timeout or c.opts.response_timeout * 3
+    local job, berr, bcode = build(c, m, now_ms() + floor(seconds * 1000))
+    if not job then return { nil, berr, bcode } end
+    push(c, job)
+    return wait_job(c, job)
+end
+
+--- A request PDU (a table): the job's result.
+function _M.request(c, p, seconds)
+    if p.command ~= "enquire_link" and p.command ~= "unbind" then
+        local ok, err, code = can_send(c)
+        if not ok then return { nil, err, code } end
+    end
+    local job = new_job(c, now_ms() + floor(seconds * 1000))
+    job.pdu, job.n = p, 1
+    push(c, job)
+    return wait_job(c, job)
+end
+
+-- The earliest deadline among batch b's messages still open.
+local function batch_deadline(b)
+    local open = b.open
+    while open[b.oh] and open[b.oh].done do
+        open[b.oh] = nil
+        b.oh = b.oh + 1
+    end
+    local d = open[b.oh] and open[b.oh].deadline
+    if b.next <= b.count and not b.job then
+        local head = b.progress + b.per
+        if not d or head < d then d = head end
+    end
+    return d
+end
+
+-- Ends what of batch b is past its deadline.
+local function settle_batch(c, b)
+    local now = now_ms()
+    if b.job and b.job.done then b.job = nil end
+    for k = b.oh, #b.open do
+        local job = b.open[k]
+        if job and not job.done and now >= job.deadline then settle(c, job) end
+    end
+    if (b.abandoned or now >= b.progress + b.per) and not b.job then
+        -- the rest never found room in time: none of it left
+        local why = b.abandoned or UNSENT
+        b.abandoned = why
+        while b.next <= b.count do
+            local idx = b.next
+            b.next = idx + 1
+            local err = options.message(b.list[idx])
+            b.results[idx] = { nil, err or why, err and "argument" or "unsent" }
+            b.left = b.left - 1
+            if not err then
+                c.counters.failed, c.counters.unsent = c.counters.failed + 1, c.counters.unsent + 1
+            end
+        end
+    end
+end
+
+--- Many messages through the window: one result per message, in order.
+function _M.many(c, list, seconds)
+    local n = #list
+    local b = { list = list, count = n, next = 1, results = {}, left = n, open = {}, oh = 1,
+        per = floor(seconds * 1000), progress = now_ms() }
+    local ok, err, code = can_send(c)
+    if not ok then
+        for i = 1, n do b.results[i] = { nil, err, code } end
+        return b.results
+    end
+    push(c, b)
+    local done = function() return b.left == 0 end
+    local pok, perr = pcall(function()
+        while b.left > 0 do
+            settle_batch(c, b)
+            if b.left == 0 then break end
+            sessions.await(c, done, batch_deadline(b))
+        end
+    end)
+    if not pok then
+        b.abandoned = "interrupted"
+        for _, job in ipairs(b.open) do job.done = true end
+        error(perr, 0)
+    end
+    return b.results
+end
+
+return _M

@@ -1,0 +1,44 @@
+-- smpp.track: what was sent, found again by the message id a delivery
+-- receipt names. The id is stored under its canonical form and looked up
+-- under every form the same id may come back in (hex or decimal, leading
+-- zeros, case: the one rule of smpp.receipt.id_keys, in C). The memory
+-- store keeps the newest `max` messages (default 100 000).
+local receipt = require "smpp.receipt"
+
+local ipairs, setmetatable = ipairs, setmetatable
+local id_keys = receipt.id_keys
+
+local _M = {}
+
+local Memory = {}
+Memory.__index = Memory
+
+--- A tracker in this process' memory: { max = 100000 }.
+function _M.memory(opts)
+    return setmetatable({ max = opts and opts.max or 100000, by_key = {}, order = {}, first = 1, n = 0 }, Memory)
+end
+
+--- Keeps record (what was sent) under message id.
+function Memory:put(id, record)
+    local key = id_keys(id)[1]
+    local n = self.n + 1
+    self.n, self.order[n], self.by_key[key] = n, key, record
+    if n - self.first >= self.max then
+        local first = self.first
+        self.by_key[self.order[first]] = nil
+        self.order[first] = nil
+        self.first = first + 1
+    end
+end
+
+--- The record of what was sent as message id (in any of its forms), or nil.
+function Memory:find(id)
+    if not id then return nil end
+    local by_key = self.by_key
+    for _, key in ipairs(id_keys(id)) do
+        local record = by_key[key]
+        if record then return record end
+    end
+end
+
+return _M

@@ -3,6 +3,7 @@
  * over many of them, for lua/smpp/loop.lua. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -228,7 +229,10 @@ static int l_tostring(lua_State *L)
 }
 
 /* poll(fds, events, timeout_ms) -> list of ready events per entry (0 when not ready).
- * events: 1 read, 2 write, 3 both; timeout < 0 waits for ever. */
+ * events: 1 read, 2 write, 3 both; timeout < 0 waits for ever. A signal ends
+ * the wait early with nothing ready: the Lua loop around it looks at the time
+ * and polls again, and on its way a hook set by the signal's handler (the
+ * standalone interpreter's Ctrl-C, catch_interrupt's) gets to run. */
 static int l_poll(lua_State *L)
 {
     struct pollfd small[64], *pfd = small;
@@ -249,12 +253,10 @@ static int l_poll(lua_State *L)
         pfd[i].revents = 0;
         lua_pop(L, 2);
     }
-    do
-        rc = poll(pfd, (nfds_t)n, timeout < 0 ? -1 : (int)timeout);
-    while (rc < 0 && errno == EINTR);
+    rc = poll(pfd, (nfds_t)n, timeout < 0 ? -1 : timeout > INT_MAX ? INT_MAX : (int)timeout);
     lua_createtable(L, n, 0);
     for (i = 0; i < n; i++) {
-        short r = pfd[i].revents;
+        short r = rc < 0 ? 0 : pfd[i].revents; /* failed (EINTR): nothing ready */
         int ready = 0;
         if (r & (POLLERR | POLLHUP | POLLNVAL)) /* let the next read or write tell */
             ready = pfd[i].events & POLLIN ? 1 : 2;
@@ -306,6 +308,87 @@ static int l_signals(lua_State *L)
     return 1;
 }
 
+/* Ctrl-C for interactive programs (bin/smpp shell): SIGINT makes the main Lua
+ * thread raise "interrupted!" at its next instruction, the way the standalone
+ * interpreter stops the script it runs; but every SIGINT does, not only the
+ * first. While one is on its way, SIGINT is left at its default, so that a
+ * second one ends the process (C code that never returns still stops). */
+static lua_State *interrupt_L; /* the main thread of the state that asked */
+static struct sigaction interrupt_before;
+
+static void on_interrupt(int sig);
+
+static void catch_sigint(void (*handler)(int))
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: a blocked poll or read returns (EINTR) */
+    sigaction(SIGINT, &sa, NULL);
+}
+
+static void interrupt_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    lua_sethook(L, NULL, 0, 0);
+    catch_sigint(on_interrupt);
+    luaL_error(L, "interrupted!");
+}
+
+static void on_interrupt(int sig)
+{
+    int mask = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
+    catch_sigint(SIG_DFL);
+    (void)sig;
+    if (interrupt_L != NULL)
+        lua_sethook(interrupt_L, interrupt_hook, mask, 1);
+}
+
+/* When the state closes: SIGINT back as it was, if nobody changed it since. */
+static int release_interrupt(lua_State *L)
+{
+    struct sigaction now;
+    (void)L;
+    if (sigaction(SIGINT, NULL, &now) == 0 && now.sa_handler == on_interrupt)
+        sigaction(SIGINT, &interrupt_before, NULL);
+    interrupt_L = NULL;
+    return 0;
+}
+
+/* catch_interrupt() -> true: from now on SIGINT raises "interrupted!" in the
+ * main thread (called there; one Lua state of the process at a time). */
+static int l_catch_interrupt(lua_State *L)
+{
+    lua_State *main_L;
+#ifdef LUA_RIDX_MAINTHREAD
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+    main_L = lua_tothread(L, -1);
+    lua_pop(L, 1);
+#else
+    if (!lua_pushthread(L))
+        return luaL_error(L, "catch_interrupt: call it from the main thread");
+    lua_pop(L, 1);
+    main_L = L;
+#endif
+    if (interrupt_L != NULL && interrupt_L != main_L)
+        return luaL_error(L, "catch_interrupt: another Lua state catches SIGINT already");
+    if (interrupt_L == NULL) {
+        /* the registry's sentinel lets go when the state closes */
+        lua_newuserdata(L, 1);
+        lua_newtable(L);
+        lua_pushcfunction(L, release_interrupt);
+        lua_setfield(L, -2, "__gc");
+        lua_setmetatable(L, -2);
+        lua_setfield(L, LUA_REGISTRYINDEX, "smpp.catch_interrupt");
+        sigaction(SIGINT, NULL, &interrupt_before);
+        interrupt_L = main_L;
+    }
+    catch_sigint(on_interrupt);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 void lsmpp_open_net(lua_State *L)
 {
     static const luaL_Reg methods[] = {
@@ -317,6 +400,7 @@ void lsmpp_open_net(lua_State *L)
                                    {"tcp_listen", l_tcp_listen},
                                    {"poll", l_poll},
                                    {"signals", l_signals},
+                                   {"catch_interrupt", l_catch_interrupt},
                                    {NULL, NULL}};
     luaL_newmetatable(L, SOCKET_MT);
     lua_newtable(L);

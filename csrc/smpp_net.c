@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 /* "Connection refused" for errno e, thread-safe (the XSI strerror_r). */
@@ -310,33 +309,23 @@ ssize_t smpp_net_write(int fd, const void *buf, size_t n, char *err, size_t errl
     }
 }
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
+/* A signal ends the wait as if the time were up (0): the caller's own loop
+ * looks at its clock and waits again, and whatever the signal's handler
+ * arranged (the standalone interpreter's Ctrl-C, for one) happens first,
+ * not after the whole timeout once more. */
 int smpp_net_wait(int fd, int events, int timeout_ms, char *err, size_t errlen)
 {
     struct pollfd p;
-    long long deadline = now_ms() + timeout_ms;
-    int rc, ready = 0;
+    int ready = 0;
 
     p.fd = fd;
     p.events = (short)(((events & SMPP_NET_READ) ? POLLIN : 0) |
                        ((events & SMPP_NET_WRITE) ? POLLOUT : 0));
-    for (;;) {
-        p.revents = 0;
-        rc = poll(&p, 1, timeout_ms);
-        if (rc >= 0)
-            break;
-        if (errno != EINTR)
-            return fail_errno(errno, "wait", err, errlen);
-        if (timeout_ms > 0) {
-            long long left = deadline - now_ms();
-            timeout_ms = left > 0 ? (int)left : 0;
-        }
+    p.revents = 0;
+    if (poll(&p, 1, timeout_ms) < 0) {
+        if (errno == EINTR)
+            return 0;
+        return fail_errno(errno, "wait", err, errlen);
     }
     if (p.revents & POLLNVAL)
         return fail_errno(EBADF, "wait", err, errlen);

@@ -48,22 +48,30 @@ local function each(sock, events, fn)
     end
 end
 
--- Blocks in poll(): the top-level way.
+-- Blocks in poll(): the top-level way. A signal ends a poll early with
+-- nothing ready; then Lua code runs (so the standalone interpreter's Ctrl-C
+-- hook raises "interrupted!" here) and, if nothing was raised, polls again
+-- for the time that is left: "timeout" only once the deadline has passed.
 local function block(sock, events, deadline)
-    local timeout = deadline and deadline - now_ms() or -1
-    if timeout < 0 and deadline then timeout = 0 end
     local fds, evs = {}, {}
     each(sock, events, function(s, e)
         fds[#fds + 1], evs[#evs + 1] = s:pollfd(), EVENTS[e]
     end)
-    if #fds == 0 then
-        if timeout > 0 then poll(fds, evs, timeout) end
+    if #fds == 0 and not deadline then
         return "timeout"
     end
-    for _, r in ipairs(poll(fds, evs, timeout)) do
-        if r ~= 0 then return "ready" end
+    while true do
+        local timeout = deadline and deadline - now_ms() or -1
+        if deadline and timeout < 0 then timeout = 0 end
+        if #fds > 0 then
+            for _, r in ipairs(poll(fds, evs, timeout)) do
+                if r ~= 0 then return "ready" end
+            end
+        elseif timeout > 0 then
+            poll(fds, evs, timeout)
+        end
+        if deadline and now_ms() >= deadline then return "timeout" end
     end
-    return "timeout"
 end
 
 local function in_loop()

@@ -2,7 +2,8 @@
  * listen, a nonblocking connect driven by wait and step, accept, 1 MiB each
  * way through partial reads and writes, orderly close, the messages of
  * refused connects and unknown names, the fallback to the next address of a
- * name, "would block", and writing to a closed peer without SIGPIPE. Run by
+ * name, "would block", writing to a closed peer without SIGPIPE, and a signal
+ * ending a wait at once (as nothing ready) rather than after its time. Run by
  * spec/c/run.sh; prints "N passed, N failed" and exits non-zero on a failure. */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -415,6 +418,64 @@ static void test_errors(void)
     }
 }
 
+static void on_usr1(int sig)
+{
+    (void)sig;
+}
+
+/* SIGUSR1 from a child 200 ms into a wait of timeout_ms on a listener (the
+ * child connects to it 3 s later, lest a wait that goes on after the signal
+ * last for ever): what the wait returned; *took its milliseconds. */
+static int wait_signaled(int lfd, int port, int timeout_ms, long long *took)
+{
+    long long t0 = now_ms();
+    int ready, status;
+    pid_t child = fork();
+    if (child == 0) {
+        struct timespec ts = {0, 200000000};
+        smpp_net_connect c;
+        nanosleep(&ts, NULL);
+        kill(getppid(), SIGUSR1);
+        ts.tv_sec = 3;
+        ts.tv_nsec = 0;
+        nanosleep(&ts, NULL);
+        smpp_net_connect_start(&c, "127.0.0.1", port, err, sizeof err);
+        nanosleep(&ts, NULL);
+        _exit(0);
+    }
+    CHECK(child > 0, "fork");
+    if (child < 0)
+        return -1;
+    err[0] = '\0';
+    ready = smpp_net_wait(lfd, SMPP_NET_READ, timeout_ms, err, sizeof err);
+    *took = now_ms() - t0;
+    kill(child, SIGKILL);
+    waitpid(child, &status, 0);
+    return ready;
+}
+
+static void test_wait_signal(void)
+{
+    struct sigaction sa, before;
+    long long took;
+    int port, lfd = listener(&port), ready;
+
+    if (lfd < 0)
+        return;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1; /* no SA_RESTART, like the Lua interpreter's Ctrl-C */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, &before);
+    ready = wait_signaled(lfd, port, 10000, &took);
+    CHECK(ready == 0, "a signal ends a wait with nothing ready: %d (%s)", ready, err);
+    CHECK(took >= 150 && took < 1500, "at once: %lld ms into a 10 s wait, signaled at 200 ms", took);
+    ready = wait_signaled(lfd, port, -1, &took);
+    CHECK(ready == 0, "and a wait with no limit: %d (%s)", ready, err);
+    CHECK(took >= 150 && took < 1500, "at once too: after %lld ms, signaled at 200 ms", took);
+    sigaction(SIGUSR1, &before, NULL);
+    close(lfd);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_DFL);
@@ -426,6 +487,7 @@ int main(void)
     test_resolve_failure();
     test_cancel();
     test_errors();
+    test_wait_signal();
     printf("test_net: %d passed, %d failed\n", passed, failed);
     return failed != 0;
 }

@@ -509,7 +509,7 @@ local function batch_deadline(b)
         b.oh = b.oh + 1
     end
     local d = open[b.oh] and open[b.oh].deadline
-    if b.next <= b.count and not b.job then
+    if b.next <= b.count and not (b.job and not b.job.done) then
         local head = b.progress + b.per
         if not d or head < d then d = head end
     end
@@ -519,11 +519,11 @@ end
 -- Ends what of batch b is past its deadline.
 local function settle_batch(c, b)
     local now = now_ms()
-    if b.job and b.job.done then b.job = nil end
     for k = b.oh, #b.open do
         local job = b.open[k]
         if job and not job.done and now >= job.deadline then settle(c, job) end
     end
+    if b.job and b.job.done then b.job = nil end
     if (b.abandoned or now >= b.progress + b.per) and not b.job then
         -- the rest never found room in time: none of it left
         local why = b.abandoned or UNSENT

@@ -1,10 +1,12 @@
 -- Our client as a load generator for bench/client_bench.sh.
 --
---   lua5.4 bench/client_load.lua PORT COUNT WINDOW [receipts] [tls CA_FILE]
+--   lua5.4 bench/client_load.lua PORT COUNT WINDOW [receipts] [tls CA_FILE] [way WAY]
 --
 -- binds as transceiver test/test to 127.0.0.1:PORT (with TLS: to localhost,
 -- the certificate checked against CA_FILE), sends COUNT submit_sm of 13
--- octets through client:send_many with WINDOW outstanding; with "receipts"
+-- octets with WINDOW outstanding, one WAY: "many" (client:send_many, the
+-- default), "spawn" (WINDOW smpp.spawn coroutines calling client:send) or
+-- "loop" (a top-level loop of client:send: one at a time); with "receipts"
 -- every message asks for a receipt and the run ends when all have come
 -- (each matched to its message).
 -- Prints one line:
@@ -15,11 +17,12 @@ local smpp = require "smpp"
 local loop = require "smpp.loop"
 
 local port, count, window = tonumber(arg[1]), tonumber(arg[2] or 50000), tonumber(arg[3] or 100)
-local receipts, ca = false, nil
+local receipts, ca, way = false, nil, "many"
 local i = 4
 while arg[i] do
     if arg[i] == "receipts" then receipts = true
     elseif arg[i] == "tls" then ca = arg[i + 1]; i = i + 1
+    elseif arg[i] == "way" then way = arg[i + 1]; i = i + 1
     end
     i = i + 1
 end
@@ -44,7 +47,30 @@ for k = 1, count do
     list[k] = { from = "12345", to = "4915112345678", text = "Hello, bench!", receipt = receipts or nil }
 end
 local t0, c0 = loop.now(), os.clock()
-local results = client:send_many(list)
+local results
+if way == "many" then
+    results = client:send_many(list)
+elseif way == "spawn" then
+    results = {}
+    for w = 1, window do
+        smpp.spawn(function()
+            for k = w, count, window do
+                local ids, serr, code = client:send(list[k])
+                results[k] = ids or { nil, serr, code }
+            end
+        end)
+    end
+    smpp.run()
+elseif way == "loop" then
+    results = {}
+    for k = 1, count do
+        local ids, serr, code = client:send(list[k])
+        results[k] = ids or { nil, serr, code }
+    end
+else
+    io.stderr:write("client_load: unknown way ", tostring(way), " (many, spawn, loop)\n")
+    os.exit(2)
+end
 if receipts then
     client:run(0) -- take what is there
     local deadline = loop.now() + 60000

@@ -80,12 +80,13 @@ local function in_loop()
 end
 
 --- Waits until sock is ready for events ("r", "w", "rw") or until deadline
---- (absolute, loop.now() milliseconds; nil: no limit). sock may be nil to
---- wait for time alone, or a list of sockets (events then one string for
---- all, or a list). Returns "ready" or "timeout".
-function _M.wait(sock, events, deadline)
+--- (absolute, loop.now() milliseconds; nil: no limit), or until cond (a
+--- loop.cond, optional) is signaled by another coroutine. sock may be nil
+--- to wait for time alone, or a list of sockets (events then one string
+--- for all, or a list). Returns "ready" or "timeout".
+function _M.wait(sock, events, deadline, cond)
     if in_loop() then
-        return coyield(sock, events, deadline)
+        return coyield(sock, events, deadline, cond)
     end
     if cqueues and cqueues.running and cqueues.running() then
         local timeout = deadline and (deadline - now_ms()) / 1000 or nil
@@ -95,6 +96,7 @@ function _M.wait(sock, events, deadline)
             polled[#polled + 1] = { pollfd = function() return s:pollfd() end,
                 events = function() return e end, timeout = function() return timeout end }
         end)
+        if cond and cond.cq then polled[#polled + 1] = cond.cq end
         if #polled > 0 then
             polled[#polled + 1] = timeout
             return cqueues.poll(unpack(polled)) ~= timeout and "ready" or "timeout"

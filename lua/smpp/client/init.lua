@@ -79,9 +79,9 @@ function _M.connect(opts)
         -- no limit of our own); the rate leaves 0.5 % headroom for network
         -- jitter, so that N/s sent never reach an SMSC as N + 1 in a second
         bucket = core.throttle{ rate = o.throttle * HEADROOM, slack = SLACK_MS },
-        cond = T.cond(), split_opts = {}, charset_opts = { charset = o.charset },
+        kick = T.cond(), waiting = {}, waiters = setmetatable({}, { __mode = "k" }), split_opts = {}, charset_opts = { charset = o.charset },
         joiner = text.joiner{ timeout = o.join_timeout }, tracker = track.memory(),
-        queue = { head = 1, tail = 0 }, retry = {}, next_job = 0, turned_at = now_ms(),
+        queue = { head = 1, tail = 0 }, retry = {}, next_job = 0, turned_at = now_ms(), sink = {}, link_changes = 0,
         flush_every = max(8, floor(o.window / 2)),
         counters = { sent = 0, parts = 0, failed = 0, failed_by_status = {}, unsent = 0, resent = 0, late = 0,
             throttled = 0, receipts = 0, unmatched = 0, messages = 0, partial = 0, delivered = 0, deferred = 0,
@@ -339,7 +339,7 @@ function Client:close(seconds)
         s.retry_at = nil
     end
     self.closed = true
-    self.cond:signal()
+    for w in pairs(self.waiting) do w.cond:signal() end
     return true
 end
 

@@ -250,35 +250,63 @@ function _M.handler(name, fn)
     if fn ~= nil and type(fn) ~= "function" then return "the handler must be a function" end
 end
 
---- nil when the message table m is well formed, else a message naming the field.
-function _M.message(m)
-    if type(m) ~= "table" then return "the message must be a table" end
-    local bad = unknown(m, MESSAGE_SET, MESSAGE, "message field")
-    if bad then return bad end
-    if type(m.to) ~= "string" or m.to == "" then return "to must be a non-empty string" end
-    if #m.to > 20 then return format("to is %d characters, a destination_addr holds at most 20", #m.to) end
-    if m.from ~= nil and type(m.from) ~= "string" then return "from must be a string" end
-    if m.from and #m.from > 20 then return format("from is %d characters, a source_addr holds at most 20", #m.from) end
-    if (m.text == nil) == (m.data == nil) then return "give text or data (one of them)" end
-    if m.text ~= nil and type(m.text) ~= "string" then return "text must be a string" end
-    if m.data ~= nil and type(m.data) ~= "string" then return "data must be a string" end
-    if m.fields ~= nil and type(m.fields) ~= "table" then return "fields must be a table" end
-    if m.meta ~= nil and type(m.meta) ~= "table" then return "meta must be a table" end
-    for _, name in ipairs({ "from_ton", "from_npi", "to_ton", "to_npi", "esm_class", "data_coding", "priority" }) do
-        local v = m[name]
-        if v ~= nil and (type(v) ~= "number" or v < 0 or v > 255 or v % 1 ~= 0) then
+-- What each field of a message may be: nil when v is fine, else why not.
+local function byte_value(name)
+    return function(v)
+        if type(v) ~= "number" or v < 0 or v > 255 or v % 1 ~= 0 then
             return format("%s must be an integer 0 to 255", name)
         end
     end
-    if m.timeout ~= nil and (type(m.timeout) ~= "number" or m.timeout <= 0) then
-        return "timeout must be a positive number of seconds"
+end
+local function string_value(name, max_len, what)
+    return function(v)
+        if type(v) ~= "string" then return name .. " must be a string" end
+        if max_len and #v > max_len then
+            return format("%s is %d characters, a %s holds at most %d", name, #v, what, max_len)
+        end
     end
-    for _, name in ipairs({ "validity", "schedule" }) do
-        local v = m[name]
-        if v ~= nil and type(v) ~= "number" and type(v) ~= "string" then
+end
+local function table_value(name)
+    return function(v) if type(v) ~= "table" then return name .. " must be a table" end end
+end
+local function time_value(name)
+    return function(v)
+        if type(v) ~= "number" and type(v) ~= "string" then
             return format("%s must be a number or an SMPP time string", name)
         end
     end
+end
+local function any() end
+local FIELD = {
+    to = function(v)
+        if type(v) ~= "string" or v == "" then return "to must be a non-empty string" end
+        if #v > 20 then return format("to is %d characters, a destination_addr holds at most 20", #v) end
+    end,
+    from = string_value("from", 20, "source_addr"), text = string_value("text"), data = string_value("data"),
+    encoding = string_value("encoding"), concat = string_value("concat"), substitute = any, receipt = any,
+    ref = any, meta = table_value("meta"), fields = table_value("fields"), service_type = string_value("service_type"),
+    validity = time_value("validity"), schedule = time_value("schedule"),
+    timeout = function(v)
+        if type(v) ~= "number" or v <= 0 then return "timeout must be a positive number of seconds" end
+    end,
+}
+for _, name in ipairs({ "from_ton", "from_npi", "to_ton", "to_npi", "esm_class", "data_coding", "priority" }) do
+    FIELD[name] = byte_value(name)
+end
+for _, name in ipairs(MESSAGE) do assert(FIELD[name], name) end
+
+--- nil when the message table m is well formed, else a message naming the
+--- field (one pass over the fields given).
+function _M.message(m)
+    if type(m) ~= "table" then return "the message must be a table" end
+    for k, v in pairs(m) do
+        local check = FIELD[k]
+        if not check then return unknown({ [k] = true }, MESSAGE_SET, MESSAGE, "message field") end
+        local err = check(v)
+        if err then return err end
+    end
+    if m.to == nil then return "to must be a non-empty string" end
+    if (m.text == nil) == (m.data == nil) then return "give text or data (one of them)" end
 end
 
 return _M

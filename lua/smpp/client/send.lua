@@ -441,14 +441,13 @@ function _M.feed(c)
     end
 end
 
--- Sends what waits now when another coroutine drives the sockets (it may
--- be asleep in poll, not watching for writes): the bytes go at once.
+-- Another coroutine drives the sockets, maybe asleep in poll: what waits
+-- goes into the engines now, and the driver is woken to write it (once for
+-- every sender that came meanwhile).
 local function nudge(c)
     if c.driver == nil or c.driver == coroutine.running() then return end
     _M.feed(c)
-    for _, s in ipairs(c.sessions) do
-        if s.link then s.link:flush(now_ms()) end
-    end
+    c.kick:signal()
 end
 
 local function can_send(c)

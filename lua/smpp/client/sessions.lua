@@ -10,7 +10,7 @@ local pdu_mod = require "smpp.pdu"
 local limits_mod = require "smpp.limits"
 
 local format, floor, max, min, random = string.format, math.floor, math.max, math.min, math.random
-local ipairs, pcall, error, tostring = ipairs, pcall, error, tostring
+local ipairs, next, pairs, pcall, error, tostring = ipairs, next, pairs, pcall, error, tostring
 local corunning = coroutine.running
 local now_ms = loop.now
 
@@ -69,6 +69,7 @@ function _M.down(c, s, why)
         s.link:close()
         s.link = nil
     end
+    c.link_changes = c.link_changes + 1
     local was_bound = s.bound
     s.bound, s.engine = false, nil
     if s.slot then -- given back: a standby elsewhere may take it
@@ -129,6 +130,7 @@ function _M.bind(c, s, deadline)
     local engine = core.session{ role = "esme", window = o.window, response_timeout = o.response_timeout,
         enquire_link = o.enquire_link, throttle = c.bucket, max_resends = o.max_resends, charset = o.charset }
     s.engine, s.link = engine, c.T.link(stream, engine)
+    c.link_changes = c.link_changes + 1
     if c.log and o.trace then s.link.tap = tracer(c, s) end
     local job = send.internal()
     local ok, ierr, icode = engine:send({ command = "bind_" .. s.kind, system_id = o.system_id,
@@ -151,6 +153,7 @@ function _M.bind(c, s, deadline)
         if s.engine == engine then
             s.link:close()
             s.link, s.engine = nil, nil
+            c.link_changes = c.link_changes + 1
         end
         return nil, why, job.code or "closed"
     end
@@ -261,8 +264,9 @@ local function pump(c, s)
     if not s.link then return false end
     local got, gone = s.link:drain()
     local engine = s.engine
-    -- (lists of their own each time: a handler may send, and so pump again)
-    local responses, receipts = {}, c.lean_receipts and {} or nil
+    -- (receipts in a list of their own each time: a receipt handler may
+    -- send, and so pump again; the responses are all taken before that)
+    local responses, receipts = c.sink, c.lean_receipts and {} or nil
     local evs, n, nr = engine:events(now_ms(), responses, receipts)
     if n > 0 then send.accepted(c, responses, n) end
     for k = 1, 2 * nr, 2 do inbound.receipt(c, s, receipts[k], receipts[k + 1]) end
@@ -278,13 +282,17 @@ local function pump(c, s)
     return got or #evs > 0 or n > 0 or nr > 0
 end
 
+-- The links up and their sessions (made again when a link comes or goes).
 local function live(c)
+    local l = c.live
+    if l and l.n == c.link_changes then return l.links, l.who end
     local links, who = {}, {}
     for _, s in ipairs(c.sessions) do
         if s.link then
             links[#links + 1], who[#who + 1] = s.link, s
         end
     end
+    c.live = { links = links, who = who, n = c.link_changes }
     return links, who
 end
 
@@ -339,15 +347,33 @@ local function turn(c, deadline)
         if not s.link and s.retry_at and (not wake or s.retry_at < wake) then wake = s.retry_at end
     end
     if not early and (wake == nil or wake > now_ms()) then
-        c.T.wait(links, wake or (#links == 0 and now_ms() + 1000 or nil))
+        c.T.wait(links, wake or (#links == 0 and now_ms() + 1000 or nil), c.kick)
     end
     for _, s in ipairs(who) do pump(c, s) end
     c.turned_at = now_ms()
 end
 
+-- Wakes the waiters whose wait is over; when the driver leaves, one more,
+-- to drive in its place.
+local function wake_waiters(c, leaving)
+    local spare
+    for w in pairs(c.waiting) do
+        if w.done() then
+            c.waiting[w] = nil
+            w.cond:signal()
+        else
+            spare = w
+        end
+    end
+    if leaving and spare then
+        c.waiting[spare] = nil
+        spare.cond:signal()
+    end
+end
+
 --- Waits until done() is true (true) or deadline (false): whoever waits
---- drives the sockets; when another coroutine already does, waits to be
---- woken by it.
+--- drives the sockets; when another coroutine already does, sleeps until
+--- the driver sees done() true, the driver leaves, or deadline.
 function _M.await(c, done, deadline)
     local me = corunning()
     while not done() do
@@ -359,12 +385,21 @@ function _M.await(c, done, deadline)
             c.driver = me
             local ok, err = pcall(turn, c, deadline)
             c.driver = driver
-            c.cond:signal()
+            if next(c.waiting) then wake_waiters(c, driver == nil and (not ok or done())) end
             if not ok then error(err, 0) end
         else
-            c.cond:wait(deadline)
+            local w = c.waiters[me]
+            if not w then
+                w = { cond = c.T.cond() }
+                c.waiters[me] = w
+            end
+            w.done = done
+            c.waiting[w] = true
+            w.cond:wait(deadline)
+            c.waiting[w] = nil
         end
     end
+    if c.driver == nil and next(c.waiting) then wake_waiters(c, true) end
     return true
 end
 

@@ -185,17 +185,19 @@ function Link:close()
     wake(self)
 end
 
---- Waits until a reader of links has brought something, or until deadline
---- (with no links: sleeps until deadline).
-function _M.wait(links, deadline)
+--- Waits until a reader of links has brought something, until deadline,
+--- or until kick (a cond of this module, optional) is signaled (with no
+--- links: for the time or the kick alone).
+function _M.wait(links, deadline, kick)
     if #links == 0 then
+        if kick then return kick:wait(deadline) end
         ngx.sleep(seconds_until(deadline))
         return "timeout"
     end
     for _, l in ipairs(links) do
         if l:buffered() then return "ready" end
     end
-    local sem = links[1].notify or semaphore.new(0)
+    local sem = kick and kick.sem or links[1].notify or semaphore.new(0)
     for _, l in ipairs(links) do l.notify = sem end
     local ok = sem:wait(seconds_until(deadline))
     return ok and "ready" or "timeout"

@@ -321,16 +321,17 @@ function Link:buffered()
 end
 
 --- Waits until one of links has something to read (or room to write what
---- it holds), or until deadline; with no links, for the time alone.
-function _M.wait(links, deadline)
+--- it holds), until deadline, or until kick (a cond, optional) is
+--- signaled; with no links, for the time (or the kick) alone.
+function _M.wait(links, deadline, kick)
     if #links == 0 then
-        return loop.wait(nil, nil, deadline)
+        return loop.wait(nil, nil, deadline, kick)
     end
     local socks, events = {}, {}
     for i, l in ipairs(links) do
         socks[i], events[i] = l.sock, l:events()
     end
-    return loop.wait(socks, events, deadline)
+    return loop.wait(socks, events, deadline, kick)
 end
 
 --- A condition coroutines wait on (loop.cond: smpp.loop, cqueues, top level).

@@ -9,7 +9,9 @@
 # Loopback throughput: CLIENT_BENCH_COUNT submit_sm (default 50000, 13-octet
 # text) through a window of 100, CLIENT_BENCH_ROUNDS rounds (default 3) of
 #   ours_to_sim        bench/client_load.lua -> bin/smpp-sim --throttle 0
-#   ours_to_node       bench/client_load.lua -> spec/interop/smsc.js
+#   ours_to_node       bench/client_load.lua -> spec/interop/smsc.js (send_many)
+#   ours_to_node_spawn the same, 100 smpp.spawn coroutines calling client:send
+#   ours_to_node_loop  the same, a top-level loop of client:send (one at a time)
 #   node_to_node       bench/node/client.js  -> spec/interop/smsc.js
 #   ours_to_sim_tls    the first over TLS (a throwaway certificate)
 #   ours_to_sim_receipts / node_to_node_receipts   every message with a receipt
@@ -26,6 +28,7 @@
 #   ratio client cpu ours/node=R                                target <= 0.2
 #   ratio client tls/plain msgs_per_s=R                         target >= 0.7
 #   ratio client receipts ours/node msgs_per_s=R                target >= 4
+#   ratio client cpu spawn/send_many=R, loop/send_many=R        (against node's SMSC)
 #   target ... ok|MISSED
 # Exit status 0 when everything ran (a missed target is only reported).
 set -u
@@ -80,6 +83,8 @@ r=1
 while [ $r -le "$ROUNDS" ]; do
     one ours_to_sim $r "$LUA_BIN" bench/client_load.lua "$SIM_PORT" "$COUNT" 100
     one ours_to_node $r "$LUA_BIN" bench/client_load.lua "$NODE_PORT" "$COUNT" 100
+    one ours_to_node_spawn $r "$LUA_BIN" bench/client_load.lua "$NODE_PORT" "$COUNT" 100 way spawn
+    one ours_to_node_loop $r "$LUA_BIN" bench/client_load.lua "$NODE_PORT" "$COUNT" 100 way loop
     one node_to_node $r "$NODE" bench/node/client.js "$NODE_PORT" "$COUNT" 100
     one ours_to_sim_tls $r "$LUA_BIN" bench/client_load.lua "$TLS_PORT" "$COUNT" 100 tls "$TMP/cert.pem"
     one ours_to_sim_receipts $r "$LUA_BIN" bench/client_load.lua "$SIM_PORT" "$COUNT" 100 receipts
@@ -171,6 +176,8 @@ END {
     printf "ratio client cpu ours/node=%.3f\n", r2
     printf "ratio client tls/plain msgs_per_s=%.3f\n", r3
     printf "ratio client receipts ours/node msgs_per_s=%.3f\n", r4
+    printf "ratio client cpu spawn/send_many=%.3f\n", low["ours_to_node_spawn"] / low["ours_to_node"]
+    printf "ratio client cpu loop/send_many=%.3f\n", low["ours_to_node_loop"] / low["ours_to_node"]
     target("ours_pair>=4x_node_pair", r1 >= 4)
     target("ours_cpu<=1/5_node", r2 <= 0.2)
     target("tls>=0.7x_plain", r3 >= 0.7)

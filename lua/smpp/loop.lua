@@ -107,6 +107,19 @@ function _M.wait(sock, events, deadline, cond)
     return block(sock, events, deadline)
 end
 
+--- The one wait-until-ready loop (cqueues' timed_poll): calls step(x)
+--- until it answers, waiting for sock to be ready for events between tries.
+--- step returns false while it cannot go on yet, or its answer (up to three
+--- values, nil first included), which is returned. At deadline: false,
+--- "timeout".
+function _M.ready(sock, events, deadline, step, x)
+    while true do
+        local a, b, c = step(x)
+        if a ~= false then return a, b, c end
+        if _M.wait(sock, events, deadline) == "timeout" then return false, "timeout" end
+    end
+end
+
 -- Conditions: a coroutine waits until another one signals, or a deadline.
 local Cond = {}
 Cond.__index = Cond

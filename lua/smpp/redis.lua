@@ -31,47 +31,46 @@ Posix.__index = Posix
 
 local function posix_open(host, port, deadline)
     local loop = require "smpp.loop"
-    local sock, err = core.tcp_connect(host, port)
+    local sock, err = require("smpp.transport.posix").connect(host, port,
+        { timeout = math.max(0.001, (deadline - now_ms()) / 1000) })
     if not sock then return nil, err end
-    while true do
-        local done, cerr = sock:connect_step()
-        if done then break end
-        if done == nil then
-            sock:close()
-            return nil, cerr
-        end
-        if loop.wait(sock, "w", deadline) == "timeout" then
-            loop.forget(sock)
-            sock:close()
-            return nil, "connect timed out"
-        end
-    end
-    return setmetatable({ sock = sock, loop = loop, buf = "" }, Posix)
+    return setmetatable({ sock = sock, loop = loop, buf = "", from = 1 }, Posix)
+end
+
+-- One write of what is left of self.out: false while the socket is full.
+local function write_step(self)
+    local n, err = self.sock:write(self.out, self.from)
+    if not n then return nil, err end
+    self.from = self.from + n
+    if self.from > #self.out then return true end
+    return false
 end
 
 function Posix:send(data, deadline)
-    local from = 1
-    while from <= #data do
-        local n, err = self.sock:write(data, from)
-        if not n then return nil, err end
-        from = from + n
-        if n == 0 and self.loop.wait(self.sock, "w", deadline) == "timeout" then return nil, "timeout" end
+    self.out, self.from = data, 1
+    local ok, err = self.loop.ready(self.sock, "w", deadline, write_step, self)
+    self.out = nil
+    if ok == false then return nil, "timeout" end
+    return ok, err
+end
+
+-- One read into the buffer: false when there is nothing yet.
+local function read_step(self)
+    local data, err = self.sock:read()
+    if data then
+        self.buf = self.buf .. data
+        return true
+    elseif data == nil then
+        return nil, err == "closed" and "connection closed by redis" or err
     end
-    return true
+    return false
 end
 
 -- More bytes into the buffer; true or nil, message.
 function Posix:fill(deadline)
-    while true do
-        local data, err = self.sock:read()
-        if data then
-            self.buf = self.buf .. data
-            return true
-        elseif data == nil then
-            return nil, err == "closed" and "connection closed by redis" or err
-        end
-        if self.loop.wait(self.sock, "r", deadline) == "timeout" then return nil, "timeout" end
-    end
+    local ok, err = self.loop.ready(self.sock, "r", deadline, read_step, self)
+    if ok == false then return nil, "timeout" end
+    return ok, err
 end
 
 function Posix:line(deadline)

@@ -140,13 +140,10 @@ function _M.bind(c, s, deadline)
         _M.down(c, s, ierr)
         return nil, ierr, icode
     end
-    while not job.done and s.engine == engine do
-        if now_ms() >= deadline then
-            _M.down(c, s, "bind timed out")
-            return nil, format("bind_%s: no answer within %g s", s.kind, o.timeout), "timeout"
-        end
-        local evs = s.link:step(deadline)
-        for _, ev in ipairs(evs) do _M.dispatch(c, s, ev) end
+    -- the answer comes through the client's own loop, like any other
+    if not _M.await(c, function() return job.done or s.engine ~= engine end, deadline) then
+        _M.down(c, s, "bind timed out")
+        return nil, format("bind_%s: no answer within %g s", s.kind, o.timeout), "timeout"
     end
     if not job.resp or job.code then
         local why = format("bind_%s refused: %s", s.kind, job.err or "the link closed")

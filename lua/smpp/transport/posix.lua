@@ -11,6 +11,8 @@ local _M = {}
 
 local READ_CHUNK = core.read_chunk
 
+local function connect_step(sock) return sock:connect_step() end
+
 --- Connects to host:port (the name is resolved on every call), with TLS when
 --- opts.tls is set; waits at most opts.timeout seconds (default 10). Returns
 --- a stream (a socket, or TLS over one) or nil, message, code.
@@ -21,26 +23,22 @@ function _M.connect(host, port, opts)
         return nil, err, code
     end
     local deadline = loop.now() + math.floor(timeout * 1000)
-    while true do
-        local done, serr, scode = sock:connect_step()
-        if done and opts and opts.tls then
-            local stream, terr, tcode = _M.start_tls(sock, opts.server_name or host, opts.tls, deadline)
-            if not stream then
-                loop.forget(sock)
-                sock:close()
-            end
-            return stream, terr, tcode
-        elseif done then
-            return sock
-        elseif done == nil then
-            return nil, serr, scode
-        end
-        if loop.wait(sock, "w", deadline) == "timeout" then
+    local done, serr, scode = loop.ready(sock, "w", deadline, connect_step, sock)
+    if done == nil then
+        return nil, serr, scode
+    elseif done == false then
+        loop.forget(sock)
+        sock:close()
+        return nil, format("connect to %s:%d: timed out after %g s", host, port, timeout), "timeout"
+    elseif opts and opts.tls then
+        local stream, terr, tcode = _M.start_tls(sock, opts.server_name or host, opts.tls, deadline)
+        if not stream then
             loop.forget(sock)
             sock:close()
-            return nil, format("connect to %s:%d: timed out after %g s", host, port, timeout), "timeout"
         end
+        return stream, terr, tcode
     end
+    return sock
 end
 
 --- A listening socket on host:port (port 0: any free port; sock:port() tells).
@@ -48,19 +46,13 @@ function _M.listen(host, port, backlog)
     return core.tcp_listen(host, port, backlog)
 end
 
+local function accept_step(listener) return listener:accept() end
+
 --- Waits for the next connection on a listening socket, until deadline.
 function _M.accept(listener, deadline)
-    while true do
-        local sock, err, code = listener:accept()
-        if sock then
-            return sock
-        elseif sock == nil then
-            return nil, err, code
-        end
-        if loop.wait(listener, "r", deadline) == "timeout" then
-            return nil, "accept: timed out", "timeout"
-        end
-    end
+    local sock, err, code = loop.ready(listener, "r", deadline, accept_step, listener)
+    if sock == false then return nil, "accept: timed out", "timeout" end
+    return sock, err, code
 end
 
 -- A TLS stream over a connected socket: the same read/write/pollfd as a

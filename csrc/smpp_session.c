@@ -722,6 +722,16 @@ static int handle_pdu(smpp_session *s, const uint8_t *p, size_t len, smpp_event 
     }
 }
 
+/* An event that ends request r (it ends with it). */
+static void request_event(smpp_event *ev, smpp_event_type type, const request *r)
+{
+    memset(ev, 0, sizeof *ev);
+    ev->type = type;
+    ev->id = r->id;
+    ev->tag = r->tag;
+    ev->command_id = r->command_id;
+}
+
 /* A refused submit whose caller's deadline came while it waited to go again. */
 static int next_expired(smpp_session *s, int64_t now, smpp_event *ev)
 {
@@ -729,11 +739,7 @@ static int next_expired(smpp_session *s, int64_t now, smpp_event *ev)
     for (i = 0; i < s->nresend; i++) {
         request *r = &s->reqs[s->resend[i]];
         if (r->until >= 0 && now >= r->until) {
-            memset(ev, 0, sizeof *ev);
-            ev->type = SMPP_EV_EXPIRED;
-            ev->id = r->id;
-            ev->tag = r->tag;
-            ev->command_id = r->command_id;
+            request_event(ev, SMPP_EV_EXPIRED, r);
             ev->status = r->refusal;
             ev->message = "its time ran out while it waited to be sent again";
             end_request(s, r);
@@ -748,11 +754,7 @@ static int next_abort(smpp_session *s, smpp_event *ev)
     for (; s->abort_scan < s->cap; s->abort_scan++) {
         request *r = &s->reqs[s->abort_scan];
         if (r->id != 0) {
-            memset(ev, 0, sizeof *ev);
-            ev->type = SMPP_EV_ABORTED;
-            ev->id = r->id;
-            ev->tag = r->tag;
-            ev->command_id = r->command_id;
+            request_event(ev, SMPP_EV_ABORTED, r);
             ev->message = s->reason;
             /* waiting to go again (refused), or queued and never handed out */
             ev->unsent = r->stamp == 0 || s->sent_total <= r->start;
@@ -781,11 +783,7 @@ static int run_timers(smpp_session *s, int64_t now, smpp_event *ev)
                         (long long)s->cfg.response_timeout_ms);
             return 0;
         }
-        memset(ev, 0, sizeof *ev);
-        ev->type = SMPP_EV_TIMEOUT;
-        ev->id = r->id;
-        ev->tag = r->tag;
-        ev->command_id = r->command_id;
+        request_event(ev, SMPP_EV_TIMEOUT, r);
         ev->message = "no response in time";
         if (command_class(r->command_id) == C_BIND)
             set_state(s, SMPP_STATE_OPEN);

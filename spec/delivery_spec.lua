@@ -158,6 +158,30 @@ describe("a call's deadline", function()
         end)
     end)
 
+    it("ends a send that its own throttle holds back by its deadline as unsent, without busy-waiting", function()
+        with_smsc({}, function(smsc)
+            local c = assert(connect(smsc.port, { throttle = 1 }))
+            local results, took = {}, {}
+            local cpu0 = os.clock()
+            for i = 1, 3 do
+                smpp.spawn(function()
+                    local t0 = now_ms()
+                    results[i] = { c:send{ to = "1", text = "t" .. i, timeout = 1.2 } }
+                    took[i] = now_ms() - t0
+                end)
+            end
+            while not (results[1] and results[2] and results[3]) do loop.sleep(0.05) end
+            local cpu = (os.clock() - cpu0) * 1000
+            assert.are.same({ "m1", "m2" }, { results[1][1][1], results[2][1][1] }) -- one a second
+            assert.are.same({ nil, "unsent" }, { results[3][1], results[3][3] })
+            assert.is_true(took[3] >= 1200 and took[3] <= 1350, "took " .. took[3] .. " ms")
+            assert.is_true(cpu <= 60, "CPU " .. cpu .. " ms for 1.2 s of waiting")
+            c:run(1.5)
+            assert.are.equal(2, #smsc.submits) -- the third never went
+            c:close(0.1)
+        end)
+    end)
+
     it("gets a message through three 0x58 in a row, the first resend within a second", function()
         with_smsc({ submit = function(_, n) if n <= 3 then return 0x58 end return 0, "ok" .. n end }, function(smsc)
             local c = assert(connect(smsc.port))

@@ -42,7 +42,7 @@ CODEC_SPECS = spec/pdu_spec.lua spec/golden_spec.lua spec/malformed_spec.lua spe
               spec/text_spec.lua spec/receipt_spec.lua spec/session_spec.lua spec/link_spec.lua spec/tls_spec.lua spec/server_spec.lua \
               spec/client_spec.lua spec/interop_client_spec.lua
 
-.PHONY: all test test-luajit luajit-module check-asan bench fuzz lint install clean deps demo
+.PHONY: all test test-luajit luajit-module check-asan bench fuzz lint install clean deps demo soak
 
 all: $(BUILD)/smpp/core.so
 
@@ -86,6 +86,12 @@ bench: deps all luajit-module
 
 fuzz: deps
 	@sh fuzz/run.sh $${FUZZ_SECONDS:-30}
+
+# The chaos soak: 20 000 messages through spec/chaos/proxy.js's faults to
+# node-smpp's SMSC, the client's results joined with what the SMSC took
+# (SOAK_SEED, SOAK_MESSAGES, SOAK_SECONDS change the run).
+soak: all
+	@$(SPEC_ENV) $(LUA_BIN) spec/chaos/soak.lua $${SOAK_MESSAGES:-20000} $${SOAK_SEED:-1} $${SOAK_SECONDS:-600}
 
 lint:
 	@if command -v cppcheck >/dev/null; then \

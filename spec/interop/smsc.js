@@ -14,9 +14,33 @@
 // with the rest of the text, addresses swapped. Runs until SIGTERM or SIGINT,
 // then prints "node-server: submits=N receipts=N mos=N acked=N" and exits 0
 // (acked: deliver_sm answered with status 0).
+//
+// With SMSC_RECORD=FILE in the environment, every submit_sm answered with
+// status 0 is also appended to FILE as one line, "MESSAGE_ID<TAB>TEXT\n",
+// written (synchronously) when the answer is made, whether or not it reaches
+// the ESME: what this SMSC took, for spec/chaos/soak.lua to compare with
+// what the client reported. TEXT is short_message as node-smpp decodes it,
+// with backslash, tab, CR and LF written \\, \t, \r and \n. node-smpp
+// reads a PDU cut short by the end of its connection (fewer octets than its
+// command_length) as a whole one, and answers it too: such a submit's line
+// ends "<TAB>truncated" (its text is cut short as well).
 'use strict';
+const fs = require('fs');
 const path = require('path');
 const smpp = require(path.join(__dirname, 'node_modules', 'smpp'));
+
+const record = process.env.SMSC_RECORD ? fs.openSync(process.env.SMSC_RECORD, 'a') : null;
+const ESCAPES = { '\\': '\\\\', '\t': '\\t', '\r': '\\r', '\n': '\\n' };
+if (record !== null) {
+	// a PDU read with fewer octets than its command_length is marked (read as before)
+	const fromStream = smpp.PDU.fromStream;
+	smpp.PDU.fromStream = function (stream, commandLength) {
+		const have = stream.readableLength;
+		const pdu = fromStream.call(this, stream, commandLength);
+		if (pdu && have < commandLength - 4) pdu.truncated = true;
+		return pdu;
+	};
+}
 
 const account = process.argv[2] ? process.argv[2].split(':') : null;
 let submits = 0, receipts = 0, mos = 0, acked = 0, nextId = 1;
@@ -47,6 +71,10 @@ const server = smpp.createServer((session) => {
 		session.send(pdu.response({ message_id: id }));
 		const sm = pdu.short_message;
 		const text = sm && sm.message !== undefined ? sm.message : String(sm || '');
+		if (record !== null) {
+			fs.writeSync(record, id + '\t' + String(text).replace(/[\\\t\r\n]/g, (c) => ESCAPES[c]) +
+				(pdu.truncated ? '\ttruncated\n' : '\n'));
+		}
 		if (pdu.registered_delivery & 1) {
 			receipts++;
 			const now = stamp(new Date());

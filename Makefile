@@ -40,7 +40,8 @@ SPEC_ENV = LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec
 # The specs that run on LuaJIT too (the codec, text, receipts, engine, client).
 CODEC_SPECS = spec/pdu_spec.lua spec/golden_spec.lua spec/malformed_spec.lua spec/framer_spec.lua \
               spec/text_spec.lua spec/receipt_spec.lua spec/session_spec.lua spec/link_spec.lua spec/tls_spec.lua spec/server_spec.lua \
-              spec/client_spec.lua spec/interop_client_spec.lua
+              spec/client_spec.lua spec/interop_client_spec.lua spec/delivery_spec.lua spec/joiner_spec.lua \
+              spec/long_mo_spec.lua
 
 .PHONY: all test test-luajit luajit-module check-asan bench fuzz lint install clean deps demo soak
 
@@ -102,8 +103,10 @@ lint:
 	@if command -v luacheck >/dev/null; then luacheck --quiet lua spec bench bin examples; fi
 
 install: all
-	install -d $(DESTDIR)$(INSTALL_LMOD)/smpp/transport $(DESTDIR)$(INSTALL_CMOD)/smpp $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(INSTALL_LMOD)/smpp/transport $(DESTDIR)$(INSTALL_LMOD)/smpp/client \
+	    $(DESTDIR)$(INSTALL_CMOD)/smpp $(DESTDIR)$(PREFIX)/bin
 	install -m 644 lua/smpp/*.lua $(DESTDIR)$(INSTALL_LMOD)/smpp/
+	install -m 644 lua/smpp/client/*.lua $(DESTDIR)$(INSTALL_LMOD)/smpp/client/
 	install -m 644 lua/smpp/transport/*.lua $(DESTDIR)$(INSTALL_LMOD)/smpp/transport/
 	install -m 755 bin/smpp bin/smpp-sim $(DESTDIR)$(PREFIX)/bin/
 	install -m 755 $(BUILD)/smpp/core.so $(DESTDIR)$(INSTALL_CMOD)/smpp/

@@ -210,6 +210,19 @@ describe("resend = true", function()
         end)
     end)
 
+    it("says resent on an uncertain failure too: the SMSC may have it twice", function()
+        with_smsc({ submit = function() return nil end }, function(smsc)
+            local c = assert(connect(smsc.port, { resend = true, response_timeout = 0.3 }))
+            local ids, err, code, accepted = c:send{ to = "1", text = "lost twice", timeout = 3 }
+            assert.are.same({ nil, "timeout", true, 0 }, { ids, code, accepted and accepted.resent, #accepted })
+            assert.matches("no response", err)
+            assert.are.equal(2, #smsc.submits)
+            local results = c:send_many({ { to = "1", text = "again" } }, { timeout = 3 })
+            assert.are.same({ "timeout", true }, { results[1][3], results[1].resent })
+            c:close(0.1)
+        end)
+    end)
+
     it("sends what a lost link took again, in the original order", function()
         local smsc
         smsc = with_smsc({ submit = function(_, n, s)

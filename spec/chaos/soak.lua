@@ -23,14 +23,16 @@
 -- the run fails); --verbose prints every fault of the proxy at the end.
 --
 -- Every message must end with exactly one result (the client's contract):
--- accepted (its ids; ids.resent when it went again after an uncertain loss),
+-- accepted (its ids; ids.resent when it went again after an uncertain loss,
+-- and so also on an uncertain failure that went twice: the 4th value's .resent),
 -- refused (the SMSC's numeric command_status), "unsent", or uncertain
 -- ("timeout", "closed", "invalid"). The join classifies each one:
 --
 --   lost            no result (the call returned without one), or more than one
 --   hung            begun in a round that had to be killed (the call never returned)
 --   unknown         a result outside the contract (another code, empty ids, an error raised)
---   silent_dup      accepted by the SMSC twice or more, not reported accepted with resent
+--   silent_dup      accepted by the SMSC twice or more, and the result (accepted or
+--                   uncertain) does not say resent
 --   silent_certain  accepted by the SMSC although reported refused or "unsent"
 --   silent_phantom  reported accepted, but the SMSC took it not, or answered other ids
 --   stray           (total only) a text the SMSC took that no message of the run has
@@ -96,10 +98,11 @@ end
 
 -- One result as a line: "r I ok ID,ID RESENT", "r I fail CODE MESSAGE",
 -- "r I bad WHAT" (send_many's results also "r I none": no result there).
-local function result_line(i, a, b, c)
+local function result_line(i, a, b, c, d)
+    local resent
     if type(a) == "table" then
-        if a[1] == nil then -- send_many's { nil, message, code }
-            b, c = a[2], a[3]
+        if a[1] == nil then -- send_many's { nil, message, code, ids, resent = }
+            b, c, resent = a[2], a[3], a.resent == true
         else
             local ids = {}
             for k = 1, #a do
@@ -113,9 +116,11 @@ local function result_line(i, a, b, c)
     elseif a ~= nil then
         return format("r %d bad result-is-a-%s", i, type(a))
     end
+    -- send's nil, message, code, ids (ids.resent: it went twice)
+    if type(d) == "table" and d.resent == true then resent = true end
     -- the code: n<number>, s<string> or - (none)
     local code = type(c) == "number" and "n" .. tostring(c) or c == nil and "-" or "s" .. enc(tostring(c))
-    return format("r %d fail %s %s", i, code, enc(tostring(b)))
+    return format("r %d fail %s %s %d", i, code, enc(tostring(b)), resent and 1 or 0)
 end
 
 local function round_main(way, resend, first, count, port, run, rate, out_path)
@@ -178,7 +183,7 @@ local function round_main(way, resend, first, count, port, run, rate, out_path)
                     if not r[1] then
                         out:write(format("r %d bad raised %s\n", i, enc(r[2])))
                     else
-                        out:write(result_line(i, r[2], r[3], r[4]), "\n")
+                        out:write(result_line(i, r[2], r[3], r[4], r[5]), "\n")
                     end
                 end
             end)
@@ -263,6 +268,7 @@ local function read_round(path, seconds)
                     res.code = dec(c:sub(2))
                 end
                 res.message = dec(w[5] or "")
+                res.resent = w[6] == "1"
             elseif w[3] == "bad" then
                 res.what = (w[4] or "?") .. (w[5] and " " .. dec(w[5]) or "")
             end
@@ -332,7 +338,7 @@ local function describe(res)
     if res.kind == "ok" then
         return format("accepted ids=%s%s", concat(res.ids, ","), res.resent and " resent" or "")
     elseif res.kind == "fail" then
-        return format("failed code=%s (%s)", tostring(res.code), res.message)
+        return format("failed code=%s (%s)%s", tostring(res.code), res.message, res.resent and " resent" or "")
     elseif res.kind == "none" then
         return "nil in the results"
     end
@@ -388,6 +394,7 @@ local function join(round, rr, smsc, run)
                 end
             elseif res.kind == "fail" then
                 local code = res.code
+                resent_ok = res.resent -- said: it went twice, the SMSC may have it twice
                 if type(code) == "number" and code > 0 and code % 1 == 0 then
                     n.refused = n.refused + 1
                     if took > 0 then problem("silent_certain", i, "reported refused: " .. describe(res)) end

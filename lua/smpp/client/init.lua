@@ -139,8 +139,9 @@ end
 --- Sends a message: { to, from, text | data, encoding, receipt, validity,
 --- schedule, ref, meta, concat, priority, service_type, fields, timeout }.
 --- Returns the message ids (one per part; .resent when it went twice), or
---- nil, message, code: an SMPP status, "unsent" (never left), or
---- "timeout" / "closed" / "invalid" (the SMSC may have it).
+--- nil, message, code, ids: code is an SMPP status, "unsent" (never left),
+--- or "timeout" / "closed" / "invalid" (the SMSC may have it); ids (when
+--- given) lists the parts accepted, and ids.resent says it went twice.
 function Client:send(m)
     check("send", options.message(m))
     return values(send.one(self, m))

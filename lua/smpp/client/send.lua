@@ -151,7 +151,10 @@ local function result_of(job)
         if job.resent then job.ids.resent = true end
         return job.pdu and job.resp or job.ids
     end
-    return { nil, job.err, job.code, job.ids[1] and job.ids or job.resp, resent = job.resent or nil }
+    -- the ids of the parts accepted; .resent: some part went twice (the SMSC may have it twice)
+    local ids = job.ids
+    if job.resent then ids.resent = true end
+    return { nil, job.err, job.code, (ids[1] or job.resent) and ids or job.resp, resent = job.resent or nil }
 end
 
 local function finish(c, job)

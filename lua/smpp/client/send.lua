@@ -99,41 +99,43 @@ local function new_job(c, deadline)
     return { seq = n, deadline = deadline, next = 1, inflight = 0, ids = {}, n = 1 }
 end
 
--- The job of a message (checked by options.message), or nil, message, code.
+-- The job of a message (checked by options.message), or nil, message, code;
+-- made in one constructor with every field it will have (one allocation).
 local function build(c, m, deadline)
-    local job = new_job(c, deadline)
     local to, from = m.to, m.from or c.opts.from or ""
-    job.m, job.to, job.from = m, to, from
     local ton, npi = m.from_ton, m.from_npi
     if ton == nil or npi == nil then
         local gton, gnpi = guess_ton_npi(from)
         ton, npi = ton or gton, npi or gnpi
     end
-    job.ton, job.npi, job.tton, job.tnpi = ton, npi, m.to_ton or 1, m.to_npi or 1
-    job.rd = m.receipt and 1 or 0
     local common = extra_fields(m)
-    if m.data ~= nil then
-        job.n, job.sm, job.esm, job.dcs, job.extras = 1, m.data, m.esm_class or 0, m.data_coding or 4, common
-        return job
-    end
-    local plain = m.encoding == nil and m.concat == nil and m.substitute == nil
-    if plain then -- the common message: one part, encoded in C
-        local octets, dcs, code = text.one_part(m.text, c.charset_opts)
-        if octets == nil then return nil, dcs, code or "text" end
-        if octets then
-            job.n, job.sm, job.esm, job.dcs, job.extras = 1, octets, 0, dcs, common
-            return job
+    local n, sm, esm, dcs, parts = 1, m.data, m.esm_class or 0, m.data_coding or 4, false
+    if m.data == nil then
+        local octets
+        if m.encoding == nil and m.concat == nil and m.substitute == nil then
+            -- the common message: one part, encoded in C
+            local code
+            octets, dcs, code = text.one_part(m.text, c.charset_opts)
+            if octets == nil then return nil, dcs, code or "text" end
+            sm, esm = octets, 0
+        end
+        if not octets then
+            local so = c.split_opts -- one table for every message (split keeps nothing of it)
+            so.encoding, so.charset, so.concat, so.to, so.substitute =
+                m.encoding or "auto", c.opts.charset, m.concat, to, m.substitute
+            local ok, list, err, code = pcall(text.split, m.text, so)
+            if not ok then return nil, (tostring(list):gsub("^.-:%d+: ", "")), "argument" end
+            if not list then return nil, err, code or "text" end
+            for _, part in ipairs(list) do part.extras = part_fields(part, common) end
+            n, parts = #list, list
         end
     end
-    local so = c.split_opts -- one table for every message (split keeps nothing of it)
-    so.encoding, so.charset, so.concat, so.to, so.substitute =
-        m.encoding or "auto", c.opts.charset, m.concat, to, m.substitute
-    local ok, parts, err, code = pcall(text.split, m.text, so)
-    if not ok then return nil, (tostring(parts):gsub("^.-:%d+: ", "")), "argument" end
-    if not parts then return nil, err, code or "text" end
-    for i, part in ipairs(parts) do part.extras = part_fields(part, common) end
-    job.n, job.parts = #parts, parts
-    return job
+    local seq = c.next_job + 1
+    c.next_job = seq
+    return { seq = seq, deadline = deadline, next = 1, inflight = 0, ids = {}, n = n, nok = 0, m = m,
+        to = to, from = from, ton = ton, npi = npi, tton = m.to_ton or 1, tnpi = m.to_npi or 1,
+        rd = m.receipt and 1 or 0, sm = sm, esm = esm, dcs = dcs, extras = common, parts = parts,
+        done = false, batch = false, index = 0, waiting = false, pdu = false }
 end
 
 --- A job for a request the client makes itself (bind, unbind; sent as
@@ -209,7 +211,7 @@ local function part_ok(c, job, i, id)
         c.tracker:put(id, record) -- a receipt may come at once: known already
     end
     job.nok = (job.nok or 0) + 1
-    if job.nok == job.n then finish(c, job) end
+    if job.nok == job.n then finish(c, job) end -- (nok: nil for a request's job)
 end
 
 local function part_failed(c, job, i, err, code)

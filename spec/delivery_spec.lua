@@ -195,6 +195,28 @@ describe("a call's deadline", function()
     end)
 end)
 
+describe("close", function()
+    it("ends the calls still waiting at once: what never left unsent, what is on the wire closed", function()
+        with_smsc({ submit = function() return nil end }, function(smsc)
+            local c = assert(connect(smsc.port, { window = 1 }))
+            local results, took = {}, {}
+            for i = 1, 2 do
+                smpp.spawn(function()
+                    local t0 = now_ms()
+                    results[i] = { c:send{ to = "1", text = "m" .. i, timeout = 10 } }
+                    took[i] = now_ms() - t0
+                end)
+            end
+            loop.sleep(0.2)
+            c:close(0.3)
+            while not (results[1] and results[2]) do loop.sleep(0.02) end
+            assert.are.same({ "closed", "unsent" }, { results[1][3], results[2][3] })
+            assert.is_true(took[1] < 1500 and took[2] < 1500, took[1] .. " and " .. took[2] .. " ms")
+            assert.are.equal(1, #smsc.submits)
+        end)
+    end)
+end)
+
 describe("resend = true", function()
     it("sends an unanswered request again once, says so in the result and the counters, and goes on", function()
         with_smsc({ submit = function(_, n) if n == 1 then return nil end return 0, "id" .. n end }, function(smsc)

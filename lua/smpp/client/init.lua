@@ -339,6 +339,7 @@ function Client:close(seconds)
         end
         s.retry_at = nil
     end
+    send.drop_queued(self, "the client is closed") -- what the last links left unsent
     self.closed = true
     for w in pairs(self.waiting) do w.cond:signal() end
     return true

@@ -68,6 +68,7 @@ function _M.down(c, s, why)
     if s.link then
         s.link:close()
         s.link = nil
+        c.kick:signal() -- a driver asleep on this link's socket looks again
     end
     c.link_changes = c.link_changes + 1
     local was_bound = s.bound

@@ -129,8 +129,8 @@ describe("a call's deadline", function()
         with_smsc({ submit = function() return nil end }, function(smsc)
             local c = assert(connect(smsc.port, { window = 1, response_timeout = 10 }))
             local t0 = now_ms()
-            local results = c:send_many({ { to = "1", text = "a" }, { to = "1", text = "b" }, { to = "1", text = "c" } },
-                { timeout = 1 })
+            local list = { { to = "1", text = "a" }, { to = "1", text = "b" }, { to = "1", text = "c" } }
+            local results = c:send_many(list, { timeout = 1 })
             local took = now_ms() - t0
             assert.are.same({ "timeout", "unsent", "unsent" }, { results[1][3], results[2][3], results[3][3] })
             assert.is_true(took >= 1000 and took <= 1200, "took " .. took .. " ms")

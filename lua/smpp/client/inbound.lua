@@ -32,7 +32,7 @@ end
 
 -- Answers the SMSC's request seq on the engine it came on (a request of a
 -- link since lost is not answered: the SMSC delivers it again).
-local function answer(c, s, engine, seq, command, status)
+local function answer(s, engine, seq, command, status)
     if not engine or s.engine ~= engine or engine:state() == "closed" then return end
     engine:answer(now_ms(), seq, RESP[command] or "generic_nack", status, command == "data_sm" and "" or nil)
 end
@@ -63,14 +63,14 @@ function _M.emit(c, name, a, b, s, seq, command, whole)
         if ok and whole then c.joiner:handled(whole) end
         if seq then
             if not ok then failed(c, s, name, err) end
-            answer(c, s, engine, seq, command, ok and ESME_ROK or ESME_RX_T_APPN)
+            answer(s, engine, seq, command, ok and ESME_ROK or ESME_RX_T_APPN)
         end
         return ok, err
     end
     local q = c.queues[name]
     if #q >= c.opts.max_queued then -- nobody can take it now: the SMSC keeps it
         c.counters.deferred = c.counters.deferred + 1
-        if seq then answer(c, s, engine, seq, command, ESME_RX_T_APPN) end
+        if seq then answer(s, engine, seq, command, ESME_RX_T_APPN) end
         return false
     end
     q[#q + 1] = { a, b, s = s, engine = engine, seq = seq, command = command, whole = whole }
@@ -83,7 +83,7 @@ function _M.take(c, name)
     local ev = table.remove(c.queues[name], 1)
     if not ev then return nil end
     if ev.whole then c.joiner:handled(ev.whole) end
-    if ev.seq then answer(c, ev.s, ev.engine, ev.seq, ev.command, ESME_ROK) end
+    if ev.seq then answer(ev.s, ev.engine, ev.seq, ev.command, ESME_ROK) end
     return ev
 end
 
@@ -96,7 +96,7 @@ function _M.flush(c, name)
         if ok and ev.whole then c.joiner:handled(ev.whole) end
         if ev.seq then
             if not ok then failed(c, ev.s, name, err) end
-            answer(c, ev.s, ev.engine, ev.seq, ev.command, ok and ESME_ROK or ESME_RX_T_APPN)
+            answer(ev.s, ev.engine, ev.seq, ev.command, ok and ESME_ROK or ESME_RX_T_APPN)
         end
         handler = c.handlers[name]
     end
@@ -144,7 +144,7 @@ function _M.request(c, s, p)
     if command ~= "deliver_sm" and command ~= "data_sm" then
         if c.handlers.pdu then call(c, c.handlers.pdu, p, s.index) end
         if command ~= "alert_notification" and command ~= "outbind" then
-            answer(c, s, engine, seq, command, ESME_RINVCMDID)
+            answer(s, engine, seq, command, ESME_RINVCMDID)
         end
         return
     end
@@ -153,7 +153,7 @@ function _M.request(c, s, p)
         local ok, err = call(c, c.handlers.pdu, p, s.index)
         if not ok then
             failed(c, s, "pdu", err)
-            return answer(c, s, engine, seq, command, ESME_RX_T_APPN)
+            return answer(s, engine, seq, command, ESME_RX_T_APPN)
         end
     end
     if receipt_mod.is_receipt(p) then
@@ -163,7 +163,7 @@ function _M.request(c, s, p)
     local whole, kind, released = c.joiner:add(p, os.time())
     if released then partials(c, released) end
     if kind == "held" or kind == "again" then -- a part kept, or one seen already
-        return answer(c, s, engine, seq, command, ESME_ROK)
+        return answer(s, engine, seq, command, ESME_ROK)
     end
     return _M.emit(c, "message", message_of(c, whole), p, s, seq, command, kind == "whole" and whole or nil)
 end

@@ -79,7 +79,8 @@ function _M.connect(opts)
         -- no limit of our own); the rate leaves 0.5 % headroom for network
         -- jitter, so that N/s sent never reach an SMSC as N + 1 in a second
         bucket = core.throttle{ rate = o.throttle * HEADROOM, slack = SLACK_MS },
-        kick = T.cond(), waiting = {}, waiters = setmetatable({}, { __mode = "k" }), split_opts = {}, charset_opts = { charset = o.charset },
+        kick = T.cond(), waiting = {}, waiters = setmetatable({}, { __mode = "k" }), split_opts = {},
+        charset_opts = { charset = o.charset },
         joiner = text.joiner{ timeout = o.join_timeout }, tracker = track.memory(),
         queue = { head = 1, tail = 0 }, retry = {}, next_job = 0, turned_at = now_ms(), sink = {}, link_changes = 0,
         flush_every = max(8, floor(o.window / 2)),

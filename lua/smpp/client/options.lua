@@ -173,7 +173,8 @@ function _M.connect(opts)
     end
     take("host", kind_of(opts, "host", "string"))
     o.host = o.host or "127.0.0.1"
-    if opts.tls ~= nil and type(opts.tls) ~= "boolean" and type(opts.tls) ~= "table" and type(opts.tls) ~= "userdata" then
+    local tls_kind = type(opts.tls)
+    if opts.tls ~= nil and tls_kind ~= "boolean" and tls_kind ~= "table" and tls_kind ~= "userdata" then
         return nil, "tls must be true, a table of TLS options or a tls_config"
     end
     o.tls = opts.tls

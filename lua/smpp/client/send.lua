@@ -214,7 +214,7 @@ local function part_ok(c, job, i, id)
     if job.nok == job.n then finish(c, job) end -- (nok: nil for a request's job)
 end
 
-local function part_failed(c, job, i, err, code)
+local function part_failed(c, job, err, code)
     job.inflight = job.inflight - 1
     if job.done then return end
     fail(c, job, err, code) -- the first failure ends the message; the rest are not sent
@@ -271,9 +271,9 @@ function _M.event(c, _, ev)
         local st = p.command_status
         if job.pdu then job.resp = p end
         if st == 0 then return part_ok(c, job, i, p.message_id or "") end
-        return part_failed(c, job, i, status_text(st), st)
+        return part_failed(c, job, status_text(st), st)
     elseif t == "expired" then
-        return part_failed(c, job, i, status_text(ev.status) .. "; not sent again: the deadline came", ev.status)
+        return part_failed(c, job, status_text(ev.status) .. "; not sent again: the deadline came", ev.status)
     elseif t == "aborted" then
         if ev.unsent and not job.done then -- it never left: it goes when a session can take it
             job.inflight = job.inflight - 1

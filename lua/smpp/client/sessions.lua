@@ -10,7 +10,7 @@ local pdu_mod = require "smpp.pdu"
 local limits_mod = require "smpp.limits"
 
 local format, floor, max, min, random = string.format, math.floor, math.max, math.min, math.random
-local ipairs, next, pairs, pcall, error, tostring = ipairs, next, pairs, pcall, error, tostring
+local ipairs, next, pairs, pcall, error = ipairs, next, pairs, pcall, error
 local corunning = coroutine.running
 local now_ms = loop.now
 

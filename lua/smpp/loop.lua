@@ -193,12 +193,20 @@ function _M.run()
         if #waiting == 0 then
             return
         end
-        local fds, evs, who, first = {}, {}, {}, nil
+        local fds, evs, who, first, n = {}, {}, {}, nil, 0
         for _, w in ipairs(waiting) do
-            each(w.sock, w.events, function(s, e)
-                fds[#fds + 1], evs[#evs + 1], who[#who + 1] = s:pollfd(), EVENTS[e], w
-            end)
-            if w.deadline and (not first or w.deadline < first) then first = w.deadline end
+            local sock, events = w.sock, w.events
+            if sock ~= nil and type(sock) == "table" and not sock.pollfd then
+                for i, s in ipairs(sock) do
+                    n = n + 1
+                    fds[n], evs[n], who[n] = s:pollfd(), EVENTS[type(events) == "table" and events[i] or events], w
+                end
+            elseif sock ~= nil then
+                n = n + 1
+                fds[n], evs[n], who[n] = sock:pollfd(), EVENTS[events], w
+            end
+            local d = w.deadline
+            if d and (not first or d < first) then first = d end
         end
         local timeout = first and first - now_ms() or -1
         if (first and timeout < 0) or kicked then timeout = 0 end

@@ -26,6 +26,7 @@ build = {
         ["smpp"] = "lua/smpp/init.lua",
         ["smpp.pdu"] = "lua/smpp/pdu.lua",
         ["smpp.text"] = "lua/smpp/text.lua",
+        ["smpp.joiner"] = "lua/smpp/joiner.lua",
         ["smpp.receipt"] = "lua/smpp/receipt.lua",
         ["smpp.loop"] = "lua/smpp/loop.lua",
         ["smpp.server"] = "lua/smpp/server.lua",

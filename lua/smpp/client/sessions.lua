@@ -260,18 +260,12 @@ end
 -- caused; whether anything came.
 local function pump(c, s)
     if not s.link then return false end
-    local got, gone = s.link:drain()
-    local engine = s.engine
     -- (receipts in a list of their own each time: a receipt handler may
     -- send, and so pump again; the responses are all taken before that)
     local responses, receipts = c.sink, c.lean_receipts and {} or nil
-    local evs, n, nr = engine:events(now_ms(), responses, receipts)
+    local evs, n, nr, got = s.link:pump(responses, receipts)
     if n > 0 then send.accepted(c, responses, n) end
     for k = 1, 2 * nr, 2 do inbound.receipt(c, s, receipts[k], receipts[k + 1]) end
-    if gone and s.engine == engine then
-        engine:close(gone)
-        for _, ev in ipairs(engine:events(now_ms())) do evs[#evs + 1] = ev end
-    end
     for _, ev in ipairs(evs) do _M.dispatch(c, s, ev) end
     if s.link then s.link:flush(now_ms()) end
     if c.close_requested and c.in_handler == 0 then -- close() called in a handler

@@ -154,8 +154,21 @@ function Link:buffered()
     return self.got or (self.lost ~= nil and not self.lost_told)
 end
 
---- One turn (see the posix transport): send, wait for data, the session's
---- next deadline or deadline, and return the session's events.
+--- Takes what the reader brought into the session's events (see the posix
+--- transport): events, compact counts, whether anything came.
+function Link:pump(responses, requests)
+    local session = self.session
+    local got, lost = self:drain()
+    local events, nresp, nreq = session:events(now_ms(), responses, requests)
+    if lost and session:state() ~= "closed" then
+        session:close(lost)
+        for _, ev in ipairs(session:events(now_ms())) do events[#events + 1] = ev end
+    end
+    return events, nresp, nreq, got
+end
+
+--- One turn of a link alone (see the posix transport): send, wait for
+--- data, the session's next deadline or deadline, and pump.
 function Link:step(deadline)
     local session = self.session
     local ok = self:flush(deadline)
@@ -164,12 +177,7 @@ function Link:step(deadline)
         if deadline and (not wake_at or deadline < wake_at) then wake_at = deadline end
         _M.wait({ self }, wake_at)
     end
-    local _, lost = self:drain()
-    local events = session:events(now_ms())
-    if lost then
-        session:close(lost)
-        for _, ev in ipairs(session:events(now_ms())) do events[#events + 1] = ev end
-    end
+    local events = self:pump()
     self:flush(deadline)
     return events
 end

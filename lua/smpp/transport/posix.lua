@@ -5,7 +5,7 @@ local core = require "smpp.core"
 local loop = require "smpp.loop"
 
 local format = string.format
-local ipairs, pairs, select, setmetatable, type = ipairs, pairs, select, setmetatable, type
+local ipairs, pairs, setmetatable, type = ipairs, pairs, setmetatable, type
 
 local _M = {}
 
@@ -249,10 +249,28 @@ function Link:drain()
     end
 end
 
---- One turn: send what is pending, wait until the stream has data, the
---- session needs the time (keepalive, timeouts) or deadline, read, and
---- return the session's events (a list, maybe empty) and, given the tables
---- of session:events, the counts of compact responses and requests.
+--- Takes what the stream has (without waiting) into the session and
+--- returns the session's events (a list, maybe empty), the counts of
+--- compact responses and requests (given the tables of session:events),
+--- and whether anything came. A stream that has ended closes the session:
+--- what arrived before the end comes first, then the session's end.
+function Link:pump(responses, requests, lost)
+    local session = self.session
+    local got, gone = self:drain()
+    lost = lost or gone
+    local events, nresp, nreq = session:events(loop.now(), responses, requests)
+    if lost and session:state() ~= "closed" then
+        session:close(lost)
+        for _, ev in ipairs(session:events(loop.now())) do
+            events[#events + 1] = ev
+        end
+    end
+    return events, nresp, nreq, got
+end
+
+--- One turn of a link alone: send what is pending, wait until the stream
+--- has data, the session needs the time (keepalive, timeouts) or deadline,
+--- and pump (the client's loop turns many links the same way).
 function Link:step(deadline, responses, requests)
     local session, sock = self.session, self.sock
     local ok, err = self:flush(deadline)
@@ -267,16 +285,8 @@ function Link:step(deadline, responses, requests)
         if wake == nil or wake > loop.now() then
             loop.wait(sock, "r", wake)
         end
-        lost = select(2, self:drain())
     end
-    -- What arrived before the end still counts: take its events first.
-    local events, nresp, nreq = session:events(loop.now(), responses, requests)
-    if lost then
-        session:close(lost)
-        for _, ev in ipairs(session:events(loop.now())) do
-            events[#events + 1] = ev
-        end
-    end
+    local events, nresp, nreq = self:pump(responses, requests, lost)
     self:flush(deadline)
     return events, nresp, nreq
 end

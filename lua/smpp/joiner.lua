@@ -205,19 +205,24 @@ local function message_of(self, entry)
     return message
 end
 
--- Forgets an entry's parts.
-local function drop(self, entry)
-    entry.live = false
-    local list = self.pending[entry.key]
+-- Takes item out of the list map[key] (dropping an emptied list).
+local function unlist(map, key, item)
+    local list = map[key]
     for i = 1, #list do
-        if list[i] == entry then
+        if list[i] == item then
             remove(list, i)
             break
         end
     end
     if list[1] == nil then
-        self.pending[entry.key] = nil
+        map[key] = nil
     end
+end
+
+-- Forgets an entry's parts.
+local function drop(self, entry)
+    entry.live = false
+    unlist(self.pending, entry.key, entry)
     self.count = self.count - 1
     self.bytes = self.bytes - entry.bytes
 end
@@ -255,16 +260,7 @@ end
 
 local function forget_record(self, record)
     record.live = false
-    local list = self.seen[record.key]
-    for i = 1, #list do
-        if list[i] == record then
-            remove(list, i)
-            break
-        end
-    end
-    if list[1] == nil then
-        self.seen[record.key] = nil
-    end
+    unlist(self.seen, record.key, record)
     self.seen_records = self.seen_records - 1
     self.seen_parts = self.seen_parts - record.count
 end

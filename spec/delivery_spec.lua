@@ -412,7 +412,30 @@ describe("misuse", function()
             assert.is_false(sok)
             assert.matches('smpp.send: unknown message field "reciept" %(did you mean "receipt"%?%)', serr)
             assert.matches("delivery_spec.lua:%d+:", serr)
-            assert.are.equal(0, #smsc.submits)
+            -- fields given as they are, which the codec cannot write: raised too, nothing sent
+            sok, serr = pcall(function()
+                local r = c:send{ to = "1", text = "x", fields = { no_such_field = 1 } }
+                return r
+            end)
+            assert.is_false(sok)
+            assert.matches("smpp.send: .*unknown field no_such_field", serr)
+            assert.matches("delivery_spec.lua:%d+:", serr)
+            local results = c:send_many({ { to = "1", text = "y", fields = { user_message_reference = "x" } },
+                { to = "1", text = "z" } })
+            assert.are.same({ nil, "argument", "m1" }, { results[1][1], results[1][3], results[2][1] })
+            sok, serr = pcall(function()
+                local r = c:query(1)
+                return r
+            end)
+            assert.is_false(sok)
+            assert.matches("delivery_spec.lua:%d+: smpp.query: id must be a string", serr)
+            sok, serr = pcall(function()
+                local r = c:submit{ destination_addr = "1", bogus = true }
+                return r
+            end)
+            assert.is_false(sok)
+            assert.matches("delivery_spec.lua:%d+: smpp.submit: .*unknown field bogus", serr)
+            assert.are.equal(1, #smsc.submits) -- only "z"
             c:close(0.1)
         end)
     end)

@@ -32,9 +32,18 @@ local HEADROOM = 0.995
 -- with the headroom, still at most N sends in any 1000 ms (smpp_throttle.h)
 local SLACK_MS = 3
 
--- Misuse raises at the caller's line, naming the function.
+-- Misuse raises at the caller's line, naming the function: the first
+-- frame outside this module's files (tail calls or not).
+local HERE = debug.getinfo(1, "S").source:match("^@(.*/)") or ""
 local function check(fn, err)
-    if err then error(format("smpp.%s: %s", fn, err), 3) end
+    if not err then return end
+    local level = 2 -- check's caller, then up past the module's own frames
+    while true do
+        local info = debug.getinfo(level, "S")
+        if not info or info.source:sub(2, #HERE + 1) ~= HERE then break end
+        level = level + 1
+    end
+    error(format("smpp.%s: %s", fn, err), level)
 end
 
 -- Who holds a bind slot: host, process and a random part (two clients of
@@ -145,7 +154,9 @@ end
 --- given) lists the parts accepted, and ids.resent says it went twice.
 function Client:send(m)
     check("send", options.message(m))
-    return values(send.one(self, m))
+    local r = send.one(self, m)
+    check("send", r[1] == nil and r[3] == "argument" and r[2] or nil) -- fields the codec cannot write
+    return values(r)
 end
 
 --- Sends many messages pipelined through the window; one result per
@@ -163,7 +174,17 @@ function Client:request(p, timeout)
     check("request", (type(p) ~= "table" or type(p.command) ~= "string")
         and "the request must be a PDU table with a command" or nil)
     check("request", timeout ~= nil and type(timeout) ~= "number" and "timeout must be a number" or nil)
-    return values(send.request(self, p, timeout or self.opts.response_timeout * 3))
+    local r, err = send.request(self, p, timeout or self.opts.response_timeout * 3)
+    check("request", err)
+    return values(r)
+end
+
+-- A request PDU of a public function fn: its results (a PDU the codec
+-- cannot write raises at the line that called fn).
+local function request(self, fn, p)
+    local r, err = send.request(self, p, self.opts.response_timeout * 3)
+    check(fn, err)
+    return values(r)
 end
 
 -- A request of command with the fields given as they are.
@@ -171,7 +192,7 @@ local function request_of(self, fn, command, fields)
     check(fn, type(fields) ~= "table" and "fields must be a table" or nil)
     local p = { command = command }
     for k, v in pairs(fields) do p[k] = v end
-    return values(send.request(self, p, self.opts.response_timeout * 3))
+    return request(self, fn, p)
 end
 
 --- A submit_sm with the fields given as they are: its response, or nil, message, code.
@@ -198,21 +219,20 @@ function Client:submit_multi(m)
     end
     for k, v in pairs(m.fields or {}) do p[k] = v end
     p.registered_delivery = m.receipt and 1 or 0
-    return values(send.request(self, p, self.opts.response_timeout * 3))
+    return request(self, "submit_multi", p)
 end
 
 --- query_sm: the message's state { message_id, message_state, final_date, error_code } or nil, err, code.
 function Client:query(id, from)
     check("query", type(id) ~= "string" and "id must be a string" or nil)
-    return values(send.request(self, { command = "query_sm", message_id = id,
-        source_addr = from or self.opts.from or "" }, self.opts.response_timeout * 3))
+    return request(self, "query", { command = "query_sm", message_id = id, source_addr = from or self.opts.from or "" })
 end
 
 --- cancel_sm of a message: true or nil, message, code.
 function Client:cancel(id, from)
     check("cancel", type(id) ~= "string" and "id must be a string" or nil)
-    local resp, err, code = values(send.request(self, { command = "cancel_sm", message_id = id,
-        source_addr = from or self.opts.from or "" }, self.opts.response_timeout * 3))
+    local resp, err, code = request(self, "cancel", { command = "cancel_sm", message_id = id,
+        source_addr = from or self.opts.from or "" })
     if not resp then return nil, err, code end
     return true
 end
@@ -231,7 +251,7 @@ function Client:replace(m)
     else
         p.short_message = m.short_message
     end
-    local resp, err, code = values(send.request(self, p, self.opts.response_timeout * 3))
+    local resp, err, code = request(self, "replace", p)
     if not resp then return nil, err, code end
     return true
 end

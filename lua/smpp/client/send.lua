@@ -96,7 +96,7 @@ end
 local function new_job(c, deadline)
     local n = c.next_job + 1
     c.next_job = n
-    return { seq = n, deadline = deadline, next = 1, inflight = 0, ids = {}, n = 1 }
+    return { seq = n, deadline = deadline, next = 1, inflight = 0, ids = {}, n = 1, nok = 0 }
 end
 
 -- The job of a message (checked by options.message), or nil, message, code;
@@ -109,6 +109,12 @@ local function build(c, m, deadline)
         ton, npi = ton or gton, npi or gnpi
     end
     local common = extra_fields(m)
+    if common then -- fields given as they are: the codec says now whether it can write them
+        local probe = { command = "submit_sm", destination_addr = to }
+        for k, v in pairs(common) do probe[k] = v end
+        local ok, err = pcall(pdu_mod.encode, probe)
+        if not ok then return nil, (tostring(err):gsub("^.-:%d+: ", "")), "argument" end
+    end
     local n, sm, esm, dcs, parts = 1, m.data, m.esm_class or 0, m.data_coding or 4, false
     if m.data == nil then
         local octets
@@ -148,14 +154,12 @@ end
 ------------------------------------------------------------------------
 -- Results: the one completion path.
 
+-- The ids (of the parts accepted, on a failure) say resent when a part
+-- went twice: the SMSC may have it twice.
 local function result_of(job)
-    if job.code == nil then
-        if job.resent then job.ids.resent = true end
-        return job.pdu and job.resp or job.ids
-    end
-    -- the ids of the parts accepted; .resent: some part went twice (the SMSC may have it twice)
     local ids = job.ids
     if job.resent then ids.resent = true end
+    if job.code == nil then return job.pdu and job.resp or ids end
     return { nil, job.err, job.code, (ids[1] or job.resent) and ids or job.resp, resent = job.resent or nil }
 end
 
@@ -194,8 +198,8 @@ local function settle(c, job)
 end
 
 local function part_ok(c, job, i, id)
-    if job.done then
-        if not job.internal then c.counters.late = c.counters.late + 1 end
+    if job.done then -- its call has ended: the SMSC took it after all
+        c.counters.late = c.counters.late + 1
         return
     end
     job.inflight = job.inflight - 1
@@ -210,8 +214,8 @@ local function part_ok(c, job, i, id)
         end
         c.tracker:put(id, record) -- a receipt may come at once: known already
     end
-    job.nok = (job.nok or 0) + 1
-    if job.nok == job.n then finish(c, job) end -- (nok: nil for a request's job)
+    job.nok = job.nok + 1
+    if job.nok == job.n then finish(c, job) end
 end
 
 local function part_failed(c, job, err, code)
@@ -493,14 +497,17 @@ function _M.one(c, m)
     return wait_job(c, job)
 end
 
---- A request PDU (a table): the job's result.
+--- A request PDU (a table, checked by the codec: nil, message when it
+--- cannot be written): the job's result.
 function _M.request(c, p, seconds)
+    local writable, why = pcall(pdu_mod.encode, p)
+    if not writable then return nil, (tostring(why):gsub("^.-:%d+: ", "")) end
     if p.command ~= "enquire_link" and p.command ~= "unbind" then
         local ok, err, code = can_send(c)
         if not ok then return { nil, err, code } end
     end
     local job = new_job(c, now_ms() + floor(seconds * 1000))
-    job.pdu, job.n = p, 1
+    job.pdu = p
     push(c, job)
     return wait_job(c, job)
 end

@@ -69,8 +69,10 @@ function _M.emit(c, name, a, b, s, seq, command, whole)
     end
     local q = c.queues[name]
     if #q >= c.opts.max_queued then -- nobody can take it now: the SMSC keeps it
-        c.counters.deferred = c.counters.deferred + 1
-        if seq then answer(s, engine, seq, command, ESME_RX_T_APPN) end
+        if seq then
+            c.counters.deferred = c.counters.deferred + 1
+            answer(s, engine, seq, command, ESME_RX_T_APPN)
+        end
         return false
     end
     q[#q + 1] = { a, b, s = s, engine = engine, seq = seq, command = command, whole = whole }

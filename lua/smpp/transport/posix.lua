@@ -202,9 +202,9 @@ function _M.link(sock, session)
     return setmetatable({ sock = sock, session = session }, Link)
 end
 
---- Writes out what the session has to send, waiting while the socket is
---- full, until deadline. Returns true, or nil, message, code.
-function Link:flush(deadline)
+-- Writes what the session has to send: true when all of it is out, false
+-- while the socket is full, or nil, message, code.
+local function write_step(self)
     local session, sock = self.session, self.sock
     while true do
         local out = session:output()
@@ -218,10 +218,16 @@ function Link:flush(deadline)
         end
         session:sent(n)
         if self.tap and n > 0 then self.tap("out", out:sub(1, n)) end
-        if n == 0 and loop.wait(sock, "w", deadline) == "timeout" then
-            return nil, "write: timed out", "timeout"
-        end
+        if n == 0 then return false end
     end
+end
+
+--- Writes out what the session has to send, waiting while the socket is
+--- full, until deadline. Returns true, or nil, message, code.
+function Link:flush(deadline)
+    local ok, err, code = loop.ready(self.sock, "w", deadline, write_step, self)
+    if ok == false then return nil, "write: timed out", "timeout" end
+    return ok, err, code
 end
 
 -- Reads all the stream has now into the session: returns whether anything

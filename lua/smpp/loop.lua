@@ -48,15 +48,32 @@ local function each(sock, events, fn)
     end
 end
 
+-- Adds the descriptors and events of a wait (one socket, or a list of them
+-- with one events string for all or a list) to the poll lists after n, and
+-- who waits for each; returns the new n.
+local function gather(sock, events, fds, evs, who, w, n)
+    if sock == nil then return n end
+    if type(sock) == "table" and not sock.pollfd then
+        for i, s in ipairs(sock) do
+            n = n + 1
+            fds[n], evs[n] = s:pollfd(), EVENTS[type(events) == "table" and events[i] or events]
+            if who then who[n] = w end
+        end
+        return n
+    end
+    n = n + 1
+    fds[n], evs[n] = sock:pollfd(), EVENTS[events]
+    if who then who[n] = w end
+    return n
+end
+
 -- Blocks in poll(): the top-level way. A signal ends a poll early with
 -- nothing ready; then Lua code runs (so the standalone interpreter's Ctrl-C
 -- hook raises "interrupted!" here) and, if nothing was raised, polls again
 -- for the time that is left: "timeout" only once the deadline has passed.
 local function block(sock, events, deadline)
     local fds, evs = {}, {}
-    each(sock, events, function(s, e)
-        fds[#fds + 1], evs[#evs + 1] = s:pollfd(), EVENTS[e]
-    end)
+    gather(sock, events, fds, evs, nil, nil, 0)
     if #fds == 0 and not deadline then
         return "timeout"
     end
@@ -195,16 +212,7 @@ function _M.run()
         end
         local fds, evs, who, first, n = {}, {}, {}, nil, 0
         for _, w in ipairs(waiting) do
-            local sock, events = w.sock, w.events
-            if sock ~= nil and type(sock) == "table" and not sock.pollfd then
-                for i, s in ipairs(sock) do
-                    n = n + 1
-                    fds[n], evs[n], who[n] = s:pollfd(), EVENTS[type(events) == "table" and events[i] or events], w
-                end
-            elseif sock ~= nil then
-                n = n + 1
-                fds[n], evs[n], who[n] = sock:pollfd(), EVENTS[events], w
-            end
+            n = gather(w.sock, w.events, fds, evs, who, w, n)
             local d = w.deadline
             if d and (not first or d < first) then first = d end
         end

@@ -108,7 +108,7 @@ end
 local function on_receipt(c, s, seq, command, r, p)
     local counters = c.counters
     counters.receipts = counters.receipts + 1
-    r.message = c.tracker:find(r.id)
+    r.message = c.tracker and c.tracker:find(r.id) or nil
     if not r.message then counters.unmatched = counters.unmatched + 1 end
     return _M.emit(c, "receipt", r, p, s, seq, command)
 end
@@ -162,7 +162,12 @@ function _M.request(c, s, p)
         local r = receipt_mod.parse(p, c.charset_opts)
         if r then return on_receipt(c, s, seq, command, r, p) end
     end
-    local whole, kind, released = c.joiner:add(p, os.time())
+    local joiner = c.joiner
+    if not joiner then -- made at the first MO message
+        joiner = text.joiner{ timeout = c.opts.join_timeout }
+        c.joiner = joiner
+    end
+    local whole, kind, released = joiner:add(p, os.time())
     if released then partials(c, released) end
     if kind == "held" or kind == "again" then -- a part kept, or one seen already
         return answer(s, engine, seq, command, ESME_ROK)
@@ -174,6 +179,7 @@ end
 --- earlier time (loop.now milliseconds) the next one is due.
 function _M.expire(c, wake)
     local joiner = c.joiner
+    if not joiner then return wake end
     local at = joiner:next_expiry()
     if not at then return wake end
     local now = os.time()

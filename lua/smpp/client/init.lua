@@ -9,7 +9,6 @@ local core = require "smpp.core"
 local loop = require "smpp.loop"
 local limits_mod = require "smpp.limits"
 local text = require "smpp.text"
-local track = require "smpp.track"
 local options = require "smpp.client.options"
 local sessions = require "smpp.client.sessions"
 local send = require "smpp.client.send"
@@ -28,6 +27,7 @@ local Client = {}
 Client.__index = Client
 
 local HEADROOM = 0.995
+local WEAK_KEYS = { __mode = "k" }
 -- lateness of a wake-up forgiven by the throttle (poll timeouts round up):
 -- with the headroom, still at most N sends in any 1000 ms (smpp_throttle.h)
 local SLACK_MS = 3
@@ -88,9 +88,11 @@ function _M.connect(opts)
         -- no limit of our own); the rate leaves 0.5 % headroom for network
         -- jitter, so that N/s sent never reach an SMSC as N + 1 in a second
         bucket = core.throttle{ rate = o.throttle * HEADROOM, slack = SLACK_MS },
-        kick = T.cond(), waiting = {}, waiters = setmetatable({}, { __mode = "k" }), split_opts = {},
+        kick = T.cond(), waiting = {}, waiters = setmetatable({}, WEAK_KEYS), split_opts = {},
         charset_opts = { charset = o.charset },
-        joiner = text.joiner{ timeout = o.join_timeout }, tracker = track.memory(),
+        -- the joiner of long MO messages and the tracker of what was sent
+        -- are made when first needed (an idle client stays small)
+        joiner = false, tracker = false,
         queue = { head = 1, tail = 0 }, retry = {}, next_job = 0, turned_at = now_ms(), sink = {}, link_changes = 0,
         flush_every = max(8, floor(o.window / 2)),
         counters = { sent = 0, parts = 0, failed = 0, failed_by_status = {}, unsent = 0, resent = 0, late = 0,

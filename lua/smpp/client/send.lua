@@ -13,6 +13,7 @@
 local loop = require "smpp.loop"
 local pdu_mod = require "smpp.pdu"
 local text = require "smpp.text"
+local track = require "smpp.track"
 local options = require "smpp.client.options"
 local sessions = require "smpp.client.sessions"
 
@@ -212,7 +213,12 @@ local function part_ok(c, job, i, id)
                 parts = job.n, submitted = os.time() }
             job.record = record
         end
-        c.tracker:put(id, record) -- a receipt may come at once: known already
+        local tracker = c.tracker
+        if not tracker then -- made at the first message that asks for a receipt
+            tracker = track.memory()
+            c.tracker = tracker
+        end
+        tracker:put(id, record) -- a receipt may come at once: known already
     end
     job.nok = job.nok + 1
     if job.nok == job.n then finish(c, job) end

@@ -197,8 +197,7 @@ static int l_receipt_parse(lua_State *L)
     }
 }
 
-/* receipt_same_id(a, b) -> boolean (smpp_receipt_same_id); receipt_id_equal
- * is the same function under its former name. */
+/* receipt_same_id(a, b) -> boolean (smpp_receipt_same_id) */
 static int l_receipt_same_id(lua_State *L)
 {
     size_t alen, blen;
@@ -270,8 +269,6 @@ void lsmpp_open_receipt(lua_State *L)
     lua_setfield(L, -2, "receipt_parse");
     lua_pushcfunction(L, l_receipt_same_id);
     lua_setfield(L, -2, "receipt_same_id");
-    lua_pushcfunction(L, l_receipt_same_id);
-    lua_setfield(L, -2, "receipt_id_equal");
     /* the receipts' metatable: smpp.receipt gives it its __tostring */
     luaL_newmetatable(L, RECEIPT_MT);
     lua_pushliteral(L, RECEIPT_MT); /* (Lua 5.1 and LuaJIT do not set it) */

@@ -321,19 +321,21 @@ local function turn(c, deadline)
     if now - c.turned_at > 50 then -- idle a while (a REPL): a dead link shows now
         for _, s in ipairs(who) do pump(c, s) end
     end
-    local wake = send.feed(c, deadline)
+    local wake = send.feed(c)
     wake = inbound.expire(c, wake)
     if deadline and (not wake or deadline < wake) then wake = deadline end
     local links
     links, who = live(c)
     local early = false
     for _, s in ipairs(who) do
-        local d = s.engine:deadline()
-        if d and (not wake or d < wake) then wake = d end
-        if not s.link:flush(now_ms()) then early = true end -- a write error: its events tell
-        -- a link may hold data already read (TLS records decrypted along
-        -- with earlier ones, a reader that got ahead): take that first
-        if s.link and s.link:buffered() and pump(c, s) then early = true end
+        if s.link then -- (a handler run by an earlier pump may have closed it)
+            local d = s.engine:deadline()
+            if d and (not wake or d < wake) then wake = d end
+            if not s.link:flush(now_ms()) then early = true end -- a write error: its events tell
+            -- a link may hold data already read (TLS records decrypted along
+            -- with earlier ones, a reader that got ahead): take that first
+            if s.link and s.link:buffered() and pump(c, s) then early = true end
+        end
     end
     for _, s in ipairs(c.sessions) do
         if not s.link and s.retry_at and (not wake or s.retry_at < wake) then wake = s.retry_at end

@@ -52,21 +52,25 @@ local function failed(c, s, name, err)
     end
 end
 
+-- Calls the handler of name with a, b; then the SMSC's request behind it
+-- (when seq) is answered: ESME_ROK, or 0x64 when the handler raised.
+local function handle(c, handler, name, a, b, s, engine, seq, command, whole)
+    local ok, err = call(c, handler, a, b)
+    if ok and whole then c.joiner:handled(whole) end
+    if seq then
+        if not ok then failed(c, s, name, err) end
+        answer(s, engine, seq, command, ok and ESME_ROK or ESME_RX_T_APPN)
+    end
+    return ok, err
+end
+
 --- Hands event name (arguments a, b) to its handler or the queue for wait().
 --- A request of the SMSC behind it (session s, its engine, seq, command) is
 --- answered once the application has it; whole is a joined long message.
 function _M.emit(c, name, a, b, s, seq, command, whole)
     local handler = c.handlers[name]
     local engine = s and s.engine
-    if handler then
-        local ok, err = call(c, handler, a, b)
-        if ok and whole then c.joiner:handled(whole) end
-        if seq then
-            if not ok then failed(c, s, name, err) end
-            answer(s, engine, seq, command, ok and ESME_ROK or ESME_RX_T_APPN)
-        end
-        return ok, err
-    end
+    if handler then return handle(c, handler, name, a, b, s, engine, seq, command, whole) end
     local q = c.queues[name]
     if #q >= c.opts.max_queued then -- nobody can take it now: the SMSC keeps it
         if seq then
@@ -94,12 +98,7 @@ function _M.flush(c, name)
     local q, handler = c.queues[name], c.handlers[name]
     while handler and q[1] do
         local ev = table.remove(q, 1)
-        local ok, err = call(c, handler, ev[1], ev[2])
-        if ok and ev.whole then c.joiner:handled(ev.whole) end
-        if ev.seq then
-            if not ok then failed(c, ev.s, name, err) end
-            answer(ev.s, ev.engine, ev.seq, ev.command, ok and ESME_ROK or ESME_RX_T_APPN)
-        end
+        handle(c, handler, name, ev[1], ev[2], ev.s, ev.engine, ev.seq, ev.command, ev.whole)
         handler = c.handlers[name]
     end
 end

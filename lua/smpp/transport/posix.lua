@@ -260,10 +260,11 @@ end
 --- compact responses and requests (given the tables of session:events),
 --- and whether anything came. A stream that has ended closes the session:
 --- what arrived before the end comes first, then the session's end.
-function Link:pump(responses, requests, lost)
+--- (drained: the caller has just drained the link, lost its answer.)
+function Link:pump(responses, requests, drained, lost)
     local session = self.session
-    local got, gone = self:drain()
-    lost = lost or gone
+    local got = drained or false
+    if not drained then got, lost = self:drain() end
     local events, nresp, nreq = session:events(loop.now(), responses, requests)
     if lost and session:state() ~= "closed" then
         session:close(lost)
@@ -285,14 +286,17 @@ function Link:step(deadline, responses, requests)
     end
     -- TLS may hold data read along with the handshake: look before waiting.
     local got, lost = self:drain()
+    local events, nresp, nreq
     if not got and not lost then
         local wake = session:deadline()
         if deadline and (not wake or deadline < wake) then wake = deadline end
         if wake == nil or wake > loop.now() then
             loop.wait(sock, "r", wake)
         end
+        events, nresp, nreq = self:pump(responses, requests)
+    else -- read already: only the events
+        events, nresp, nreq = self:pump(responses, requests, true, lost)
     end
-    local events, nresp, nreq = self:pump(responses, requests, lost)
     self:flush(deadline)
     return events, nresp, nreq
 end

@@ -21,6 +21,7 @@ typedef struct lsocket {
     int connecting;
     int listening;
     const char *events; /* what the last operation waits for: "r" or "w" */
+    int lowat;          /* SO_RCVLOWAT: octets poll waits for (1: any) */
     smpp_net_connect c;
 } lsocket;
 
@@ -44,6 +45,7 @@ static lsocket *new_socket(lua_State *L, int fd)
     s->fd = fd;
     s->c.fd = -1;
     s->events = "r";
+    s->lowat = 1;
     luaL_getmetatable(L, SOCKET_MT);
     lua_setmetatable(L, -2);
     return s;
@@ -186,6 +188,23 @@ static int l_write(lua_State *L)
         return net_error(L, err);
     s->events = "r";
     lua_pushinteger(L, (lua_Integer)n);
+    return 1;
+}
+
+/* socket:lowat(n): poll reports the socket readable once n octets have come
+ * (or the stream ended); reads still take whatever is there. -> true | nil, message, "net" */
+static int l_lowat(lua_State *L)
+{
+    lsocket *s = open_socket(L);
+    lua_Integer n = luaL_checkinteger(L, 2);
+    char err[512];
+    luaL_argcheck(L, n >= 1 && n <= 65536, 2, "must be 1 to 65536");
+    if ((int)n != s->lowat) {
+        if (smpp_net_lowat(s->fd, (int)n, err, sizeof err) != 0)
+            return net_error(L, err);
+        s->lowat = (int)n;
+    }
+    lua_pushboolean(L, 1);
     return 1;
 }
 
@@ -393,7 +412,7 @@ void lsmpp_open_net(lua_State *L)
 {
     static const luaL_Reg methods[] = {
         {"connect_step", l_connect_step}, {"accept", l_accept},   {"read", l_read},
-        {"write", l_write},               {"port", l_port},       {"pollfd", l_pollfd},
+        {"write", l_write},               {"port", l_port},       {"lowat", l_lowat},       {"pollfd", l_pollfd},
         {"events", l_events},             {"timeout", l_timeout}, {"close", l_close},
         {NULL, NULL}};
     static const luaL_Reg fns[] = {{"tcp_connect", l_tcp_connect},

@@ -309,6 +309,13 @@ ssize_t smpp_net_write(int fd, const void *buf, size_t n, char *err, size_t errl
     }
 }
 
+int smpp_net_lowat(int fd, int octets, char *err, size_t errlen)
+{
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &octets, sizeof octets) < 0)
+        return fail_errno(errno, "setsockopt SO_RCVLOWAT", err, errlen);
+    return 0;
+}
+
 /* A signal ends the wait as if the time were up (0): the caller's own loop
  * looks at its clock and waits again, and whatever the signal's handler
  * arranged (the standalone interpreter's Ctrl-C, for one) happens first,

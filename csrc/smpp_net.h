@@ -84,6 +84,11 @@ ssize_t smpp_net_read(int fd, void *buf, size_t cap, char *err, size_t errlen);
  * Broken pipe" once the peer is gone). */
 ssize_t smpp_net_write(int fd, const void *buf, size_t n, char *err, size_t errlen);
 
+/* Sets SO_RCVLOWAT: poll() reports fd readable only once octets are queued
+ * (or the stream ended, or failed); a read still returns what there is.
+ * Returns 0, or an SMPP_E* error with err filled in. */
+int smpp_net_lowat(int fd, int octets, char *err, size_t errlen);
+
 /* Waits until fd is ready for events (SMPP_NET_READ, SMPP_NET_WRITE or both) or
  * timeout_ms passes (negative: no limit). Returns the events that are ready (an
  * error or hang-up counts as every event asked for, so that the next read or

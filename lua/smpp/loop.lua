@@ -19,8 +19,16 @@ local _M = { now = now_ms }
 local EVENTS = { r = 1, w = 2, rw = 3 }
 
 local owned = setmetatable({}, { __mode = "k" }) -- coroutines run by loop.run
-local ready, waiting = {}, {}
-local kicked = false -- a condition was signaled: poll without waiting
+
+-- The scheduler's state. A wait of a coroutine of loop.run is a record
+-- { co, sock, events, deadline, cond, woken }: in `on_socket` while it waits
+-- for a socket (the drivers of links: few), else in `sleepers` while it has
+-- a deadline (senders waiting for their result: many), and in its cond's
+-- set while it waits for a signal; woken (how it ended) moves it to
+-- `runnable`, once, and takes it out of the others (`on_socket` lazily).
+-- sleep_min is at most the earliest deadline of the sleepers: they are
+-- looked at only once it has come.
+local runnable, on_socket, sleepers, nwaiting, sleep_min = {}, {}, {}, 0, nil
 
 --- Starts fn(...) in a coroutine that loop.run drives.
 function _M.spawn(fn, ...)
@@ -30,7 +38,7 @@ function _M.spawn(fn, ...)
     local args, n = { ... }, select("#", ...)
     local co = cocreate(function() return fn(unpack(args, 1, n)) end)
     owned[co] = true
-    ready[#ready + 1] = co
+    runnable[#runnable + 1] = { co = co }
     return co
 end
 
@@ -100,7 +108,7 @@ end
 --- (absolute, loop.now() milliseconds; nil: no limit), or until cond (a
 --- loop.cond, optional) is signaled by another coroutine. sock may be nil
 --- to wait for time alone, or a list of sockets (events then one string
---- for all, or a list). Returns "ready" or "timeout".
+--- for all, or a list). Returns "ready", "timeout", or "signaled" (cond).
 function _M.wait(sock, events, deadline, cond)
     if in_loop() then
         return coyield(sock, events, deadline, cond)
@@ -116,7 +124,9 @@ function _M.wait(sock, events, deadline, cond)
         if cond and cond.cq then polled[#polled + 1] = cond.cq end
         if #polled > 0 then
             polled[#polled + 1] = timeout
-            return cqueues.poll(unpack(polled)) ~= timeout and "ready" or "timeout"
+            local first = cqueues.poll(unpack(polled))
+            if first == timeout then return "timeout" end
+            return cond and first == cond.cq and "signaled" or "ready"
         end
         cqueues.sleep(timeout or 0)
         return "timeout"
@@ -148,25 +158,33 @@ function _M.cond()
     return setmetatable({ cq = cq, waiting = {} }, Cond)
 end
 
---- Waits for signal() or deadline: "ready" or "timeout".
+--- Waits for signal() or deadline: "signaled" or "timeout" (at top level
+--- "ready" at once).
 function Cond:wait(deadline)
     if in_loop() then
         return coyield(nil, nil, deadline, self)
     end
     if self.cq and cqueues.running() then
         local timeout = deadline and math.max(0, (deadline - now_ms()) / 1000) or nil
-        return cqueues.poll(self.cq, timeout) == self.cq and "ready" or "timeout"
+        return cqueues.poll(self.cq, timeout) == self.cq and "signaled" or "timeout"
     end
     return "ready"
 end
 
---- Wakes every coroutine waiting on the condition.
+-- Ends the wait w (once): its coroutine runs next, resumed with how.
+local function wake(w, how)
+    if w.woken then return end
+    w.woken = how
+    if w.cond then w.cond.waiting[w] = nil end
+    sleepers[w] = nil
+    nwaiting = nwaiting - 1
+    runnable[#runnable + 1] = w
+end
+
+--- Wakes every coroutine waiting on the condition (their wait returns
+--- "signaled").
 function Cond:signal()
-    for w in pairs(self.waiting) do
-        w.signaled = true
-        self.waiting[w] = nil
-        kicked = true
-    end
+    for w in pairs(self.waiting) do wake(w, "signaled") end
     if self.cq then self.cq:signal() end
 end
 
@@ -183,62 +201,69 @@ function _M.sleep(seconds)
     _M.wait(nil, nil, now_ms() + math.floor(seconds * 1000))
 end
 
-local function resume(co, ...)
-    local ok, sock, events, deadline, cond = coresume(co, ...)
+local function resume(w)
+    local co = w.co
+    local ok, sock, events, deadline, cond = coresume(co, w.woken)
     if not ok then
         error(sock, 0)
     end
-    if costatus(co) ~= "dead" then
-        local w = { co = co, sock = sock, events = events, deadline = deadline }
-        if cond then
-            w.cond = cond
-            cond.waiting[w] = true
-        end
-        waiting[#waiting + 1] = w
+    if costatus(co) == "dead" then return end
+    local nw = { co = co, sock = sock, events = events, deadline = deadline, cond = cond }
+    nwaiting = nwaiting + 1
+    if cond then cond.waiting[nw] = true end
+    if sock ~= nil then
+        on_socket[#on_socket + 1] = nw
+    elseif deadline then
+        sleepers[nw] = true
+        if not sleep_min or deadline < sleep_min then sleep_min = deadline end
     end
 end
 
 --- Runs the spawned coroutines until all are done. An error in one of them
---- is raised here.
+--- is raised here. The coroutines woken (by their socket, their deadline
+--- or a signal) run first; poll waits only when none can run.
 function _M.run()
+    local fds, evs, who = {}, {}, {}
     while true do
-        while #ready > 0 do
-            local list = ready
-            ready = {}
-            for _, co in ipairs(list) do resume(co) end
+        while #runnable > 0 do
+            local list = runnable
+            runnable = {}
+            for _, w in ipairs(list) do resume(w) end
         end
-        if #waiting == 0 then
+        if nwaiting == 0 then
             return
         end
-        local fds, evs, who, first, n = {}, {}, {}, nil, 0
-        for _, w in ipairs(waiting) do
-            n = gather(w.sock, w.events, fds, evs, who, w, n)
-            local d = w.deadline
-            if d and (not first or d < first) then first = d end
+        local n, keep, first = 0, 0, sleep_min
+        for _, w in ipairs(on_socket) do
+            if not w.woken then
+                keep = keep + 1
+                on_socket[keep] = w
+                n = gather(w.sock, w.events, fds, evs, who, w, n)
+                if w.deadline and (not first or w.deadline < first) then first = w.deadline end
+            end
         end
+        for k = keep + 1, #on_socket do on_socket[k] = nil end
+        for k = n + 1, #fds do fds[k], evs[k], who[k] = nil, nil, nil end
         local timeout = first and first - now_ms() or -1
-        if (first and timeout < 0) or kicked then timeout = 0 end
-        kicked = false
+        if first and timeout < 0 then timeout = 0 end
         local got = poll(fds, evs, timeout)
-        local now, still, wake = now_ms(), {}, {}
-        for i, w in ipairs(who) do
-            if got[i] ~= 0 then w.woken = "ready" end
+        for i = 1, n do
+            if got[i] ~= 0 then wake(who[i], "ready") end
         end
-        for _, w in ipairs(waiting) do
-            if w.signaled then
-                w.woken = "ready"
-            elseif not w.woken and w.deadline and w.deadline <= now then
-                w.woken = "timeout"
-            end
-            if w.woken then
-                if w.cond then w.cond.waiting[w] = nil end
-                wake[#wake + 1] = w
-            else
-                still[#still + 1] = w
+        local now = now_ms()
+        for _, w in ipairs(on_socket) do
+            if not w.woken and w.deadline and w.deadline <= now then wake(w, "timeout") end
+        end
+        if sleep_min and sleep_min <= now then
+            sleep_min = nil
+            for w in pairs(sleepers) do
+                if w.deadline <= now then
+                    wake(w, "timeout")
+                elseif not sleep_min or w.deadline < sleep_min then
+                    sleep_min = w.deadline
+                end
             end
         end
-        waiting = still
-        for _, w in ipairs(wake) do resume(w.co, w.woken) end
     end
 end
 

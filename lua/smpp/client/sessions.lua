@@ -341,7 +341,12 @@ local function turn(c, deadline)
         if not s.link and s.retry_at and (not wake or s.retry_at < wake) then wake = s.retry_at end
     end
     if not early and (wake == nil or wake > now_ms()) then
-        c.T.wait(links, wake or (#links == 0 and now_ms() + 1000 or nil), c.kick)
+        -- woken by a sender alone: what it queued is written next turn,
+        -- and the links are read once they have something
+        if c.T.wait(links, wake or (#links == 0 and now_ms() + 1000 or nil), c.kick) == "signaled" then
+            c.turned_at = now_ms()
+            return
+        end
     end
     for _, s in ipairs(who) do pump(c, s) end
     c.turned_at = now_ms()

@@ -11,6 +11,15 @@ local _M = {}
 
 local READ_CHUNK = core.read_chunk
 
+-- Reading in batches from a peer that answers one PDU per write, as many
+-- SMSCs do: while at least BATCH_OUTSTANDING requests wait for their
+-- answers, poll tells of a link only once BATCH_OCTETS have come (the
+-- kernel's SO_RCVLOWAT) or within BATCH_MS (poll's resolution: a
+-- millisecond at most), so that one wake-up takes the answers of that
+-- time and one write sends what they made room for. An answer then waits
+-- at most that long to be read, while the window is busy anyway.
+local BATCH_OUTSTANDING, BATCH_OCTETS, BATCH_MS = 16, 128, 1
+
 local function connect_step(sock) return sock:connect_step() end
 
 --- Connects to host:port (the name is resolved on every call), with TLS when
@@ -130,6 +139,7 @@ function Tls:pending()
     return #self.tls:output() > 0
 end
 
+function Tls:lowat(n) return self.sock:lowat(n) end
 function Tls:pollfd() return self.sock:pollfd() end
 function Tls:events() return self.events end
 function Tls.timeout() return nil end
@@ -199,7 +209,7 @@ Link.__index = Link
 --- link.tap = function(direction, octets) shows it every octet that goes
 --- "out" to the stream and comes "in" from it (the PDU trace).
 function _M.link(sock, session)
-    return setmetatable({ sock = sock, session = session }, Link)
+    return setmetatable({ sock = sock, session = session, lowat = 1 }, Link)
 end
 
 -- Writes what the session has to send: true when all of it is out, false
@@ -332,16 +342,34 @@ function Link:buffered()
     return self.sock.tls ~= nil
 end
 
+-- Whether link l waits for a batch of answers (see BATCH_OUTSTANDING).
+local function batching(l)
+    local want = l.session:outstanding() >= BATCH_OUTSTANDING and BATCH_OCTETS or 1
+    if want ~= l.lowat and l.sock:lowat(want) then l.lowat = want end
+    return l.lowat > 1
+end
+
 --- Waits until one of links has something to read (or room to write what
 --- it holds), until deadline, or until kick (a cond, optional) is
---- signaled; with no links, for the time (or the kick) alone.
+--- signaled; with no links, for the time (or the kick) alone. Returns
+--- "ready", "timeout" or "signaled" (the kick alone).
 function _M.wait(links, deadline, kick)
     if #links == 0 then
         return loop.wait(nil, nil, deadline, kick)
     end
-    local socks, events = {}, {}
+    local socks, events = links.socks, links.events
+    if not socks then -- (kept with the list: a client waits on the same links many times)
+        socks, events = {}, {}
+        links.socks, links.events = socks, events
+    end
+    local batch = false
     for i, l in ipairs(links) do
         socks[i], events[i] = l.sock, l:events()
+        if batching(l) then batch = true end
+    end
+    if batch then
+        local soon = loop.now() + BATCH_MS
+        if not deadline or deadline > soon then deadline = soon end
     end
     return loop.wait(socks, events, deadline, kick)
 end

@@ -580,7 +580,7 @@ static int encode_extra_tlv(const smpp_tlv *t, smpp_buf *out)
 
 static int encode_tlvs(const smpp_pdu *pdu, smpp_buf *out, smpp_error *err)
 {
-    uint64_t done = 0;
+    uint64_t done = 0, left;
     size_t next_extra = 0, i;
     int rc;
 
@@ -600,10 +600,14 @@ static int encode_tlvs(const smpp_pdu *pdu, smpp_buf *out, smpp_error *err)
                          pdu->order[i], i + 1);
         }
     }
-    for (i = 0; i < smpp_ntlvs; i++)
-        if ((pdu->tlv_present >> i & 1) && !(done >> i & 1) &&
-            (rc = encode_named_tlv(pdu, (int)i, out, err)) != SMPP_OK)
+    /* the rest in the table's order: each bit of those left, lowest first */
+    for (left = pdu->tlv_present & ~done; left != 0; left &= left - 1) {
+        int idx = 0;
+        while (!(left >> idx & 1))
+            idx++;
+        if ((rc = encode_named_tlv(pdu, idx, out, err)) != SMPP_OK)
             return rc;
+    }
     for (; next_extra < pdu->nextra; next_extra++)
         if ((rc = encode_extra_tlv(&pdu->extra[next_extra], out)) != SMPP_OK)
             return rc;

@@ -33,24 +33,21 @@ function _M.encode(text, encoding, opts)
     if type(text) ~= "string" then
         error("text must be a string", 2)
     end
-    encoding = encoding or "auto"
-    if not encodings[encoding] then
-        error(format("unknown encoding %q", tostring(encoding)), 2)
-    end
-    opts = opts or {}
-    local charset = check_charset(opts.charset, 2)
-    if encoding == "gsm7" and charset == "latin1" then
-        error("gsm7 text goes as data_coding 0, which this account reads as latin1", 2)
-    end
-    if encoding == "auto" then
+    local charset = opts and opts.charset
+    if charset ~= nil then check_charset(charset, 2) end
+    if encoding == nil or encoding == "auto" then
         local first = charset == "latin1" and "latin1" or "gsm7"
         local octets, dcs = encode_c(text, first)
         if octets then
             return octets, dcs, first
         end
         encoding = "ucs2"
+    elseif not encodings[encoding] then
+        error(format("unknown encoding %q", tostring(encoding)), 2)
+    elseif encoding == "gsm7" and charset == "latin1" then
+        error("gsm7 text goes as data_coding 0, which this account reads as latin1", 2)
     end
-    local octets, dcs, code = encode_c(text, encoding, opts.substitute)
+    local octets, dcs, code = encode_c(text, encoding, opts and opts.substitute)
     if not octets then
         return nil, dcs, code
     end
@@ -190,11 +187,10 @@ end
 --- more parts (or concat = "payload"), nil, message, code when it cannot be
 --- encoded. opts as for split; the same octets as split's single part.
 function _M.one_part(text, opts)
-    opts = opts or {}
-    if concat_kind_of(opts) == "payload" then
+    if opts and opts.concat ~= nil and concat_kind_of(opts) == "payload" then
         return false
     end
-    local octets, dcs, encoding = _M.encode(text, opts.encoding, opts)
+    local octets, dcs, encoding = _M.encode(text, opts and opts.encoding, opts)
     if not octets then
         return nil, dcs, encoding
     end

@@ -88,7 +88,7 @@ function _M.connect(opts)
         -- no limit of our own); the rate leaves 0.5 % headroom for network
         -- jitter, so that N/s sent never reach an SMSC as N + 1 in a second
         bucket = core.throttle{ rate = o.throttle * HEADROOM, slack = SLACK_MS },
-        kick = T.cond(), waiting = {}, waiters = setmetatable({}, WEAK_KEYS), split_opts = {},
+        kick = T.cond(), waiting = {}, job_waiting = {}, waiters = setmetatable({}, WEAK_KEYS), split_opts = {},
         charset_opts = { charset = o.charset },
         -- the joiner of long MO messages and the tracker of what was sent
         -- are made when first needed (an idle client stays small)
@@ -104,6 +104,7 @@ function _M.connect(opts)
     lean(c)
     for i, kind in ipairs(o.binds) do
         c.sessions[i] = { index = i, kind = kind, bound = false, failures = 0 }
+        if sessions.SENDS[kind] then c.sends = true end -- some bind can send requests
     end
     if o.limits then
         local lok, lim = pcall(limits_mod.new, { redis = o.limits.redis, shm = o.limits.shm, key = o.limits.key,
@@ -365,6 +366,7 @@ function Client:close(seconds)
     send.drop_queued(self, "the client is closed") -- what the last links left unsent
     self.closed = true
     for w in pairs(self.waiting) do w.cond:signal() end
+    for w in pairs(self.job_waiting) do w.cond:signal() end
     return true
 end
 

@@ -100,36 +100,34 @@ local function new_job(c, deadline)
     return { seq = n, deadline = deadline, next = 1, inflight = 0, ids = {}, n = 1, nok = 0 }
 end
 
--- The job of a message (checked by options.message), or nil, message, code;
--- made in one constructor with every field it will have (one allocation).
+-- The job of a message (checked by options.message), or nil, message, code.
+-- A job keeps what the message's submits need beside the message itself
+-- (m): the addresses, and the octets when they are one part (parts, the
+-- fields beyond the common ones: extras, set only when there are some). Its
+-- constructor holds thirteen fields, so that what a job gains on its way
+-- (done, batch and index, or a waiter) fits without growing it.
 local function build(c, m, deadline)
-    local to, from = m.to, m.from or c.opts.from or ""
-    local ton, npi = m.from_ton, m.from_npi
-    if ton == nil or npi == nil then
-        local gton, gnpi = guess_ton_npi(from)
-        ton, npi = ton or gton, npi or gnpi
-    end
+    local from = m.from or c.opts.from or ""
     local common = extra_fields(m)
     if common then -- fields given as they are: the codec says now whether it can write them
-        local probe = { command = "submit_sm", destination_addr = to }
+        local probe = { command = "submit_sm", destination_addr = m.to }
         for k, v in pairs(common) do probe[k] = v end
         local ok, err = pcall(pdu_mod.encode, probe)
         if not ok then return nil, (tostring(err):gsub("^.-:%d+: ", "")), "argument" end
     end
-    local n, sm, esm, dcs, parts = 1, m.data, m.esm_class or 0, m.data_coding or 4, false
-    if m.data == nil then
-        local octets
+    local n, sm, esm, dcs, parts = 1, m.data, m.esm_class or 0, m.data_coding or 4, nil
+    if sm == nil then
         if m.encoding == nil and m.concat == nil and m.substitute == nil then
             -- the common message: one part, encoded in C
             local code
-            octets, dcs, code = text.one_part(m.text, c.charset_opts)
-            if octets == nil then return nil, dcs, code or "text" end
-            sm, esm = octets, 0
+            sm, dcs, code = text.one_part(m.text, c.charset_opts)
+            if sm == nil then return nil, dcs, code or "text" end
+            esm = 0
         end
-        if not octets then
+        if not sm then
             local so = c.split_opts -- one table for every message (split keeps nothing of it)
             so.encoding, so.charset, so.concat, so.to, so.substitute =
-                m.encoding or "auto", c.opts.charset, m.concat, to, m.substitute
+                m.encoding or "auto", c.opts.charset, m.concat, m.to, m.substitute
             local ok, list, err, code = pcall(text.split, m.text, so)
             if not ok then return nil, (tostring(list):gsub("^.-:%d+: ", "")), "argument" end
             if not list then return nil, err, code or "text" end
@@ -139,10 +137,11 @@ local function build(c, m, deadline)
     end
     local seq = c.next_job + 1
     c.next_job = seq
-    return { seq = seq, deadline = deadline, next = 1, inflight = 0, ids = {}, n = n, nok = 0, m = m,
-        to = to, from = from, ton = ton, npi = npi, tton = m.to_ton or 1, tnpi = m.to_npi or 1,
-        rd = m.receipt and 1 or 0, sm = sm, esm = esm, dcs = dcs, extras = common, parts = parts,
-        done = false, batch = false, index = 0, waiting = false, pdu = false }
+    local job = { seq = seq, deadline = deadline, next = 1, inflight = 0, ids = {}, n = n, nok = 0, m = m,
+        to = m.to, from = from, sm = sm, esm = esm, dcs = dcs }
+    if parts then job.parts = parts end
+    if common then job.extras = common end
+    return job
 end
 
 --- A job for a request the client makes itself (bind, unbind; sent as
@@ -166,6 +165,7 @@ end
 
 local function finish(c, job)
     job.done = true
+    if job.waiter then sessions.wake_job(c, job) end
     local counters = c.counters
     if job.code == nil then
         counters.sent, counters.parts = counters.sent + 1, counters.parts + job.n
@@ -205,8 +205,8 @@ local function part_ok(c, job, i, id)
     end
     job.inflight = job.inflight - 1
     job.ids[i] = id
-    if job.rd == 1 and id ~= "" then
-        local m = job.m
+    local m = job.m
+    if m and m.receipt and id ~= "" then
         local record = job.record
         if not record then
             record = { ids = job.ids, to = job.to, from = job.from, ref = m.ref, meta = m.meta, text = m.text,
@@ -377,13 +377,19 @@ end
 local function submit(s, job, i, now)
     local engine = s.engine
     if job.pdu then return engine:send(job.pdu, now, job, 0, job.deadline) end -- (0: the response as a table)
-    local sm, esm, dcs, extras = job.sm, job.esm, job.dcs, job.extras
-    if job.parts then
-        local part = job.parts[i]
+    local m, from, sm, esm, dcs, extras = job.m, job.from, job.sm, job.esm, job.dcs, job.extras
+    local parts = job.parts
+    if parts then
+        local part = parts[i]
         sm, esm, dcs, extras = part.short_message, part.esm_class, part.data_coding, part.extras
     end
-    return engine:submit(now, job, i, job.deadline, job.from, job.ton, job.npi, job.to, job.tton, job.tnpi,
-        job.rd, esm, dcs, sm, extras)
+    local ton, npi = m.from_ton, m.from_npi
+    if ton == nil or npi == nil then
+        local gton, gnpi = guess_ton_npi(from)
+        ton, npi = ton or gton, npi or gnpi
+    end
+    return engine:submit(now, job, i, job.deadline, from, ton, npi, job.to, m.to_ton or 1, m.to_npi or 1,
+        m.receipt and 1 or 0, esm, dcs, sm, extras)
 end
 
 --- Ends every job still waiting in the queue: none of it left (or, for a
@@ -413,13 +419,14 @@ end
 
 --- Sends what waits as far as the sessions take it; returns when it next
 --- needs the time (the throttle), or nil (a response or a bind wakes it).
-function _M.feed(c)
-    if not sessions.hope(c) then
-        if c.retry[1] or c.queue.head <= c.queue.tail then
-            _M.drop_queued(c, c.closing and "the client is closed" or "no session is bound and none will reconnect")
-        end
-        return nil
+local function hopeless(c)
+    if c.retry[1] or c.queue.head <= c.queue.tail then
+        _M.drop_queued(c, c.closing and "the client is closed" or "no session is bound and none will reconnect")
     end
+end
+
+function _M.feed(c)
+    if c.closing then return hopeless(c) end
     local flush_every, fed = c.flush_every, 0
     while true do
         local job, i, from = peek(c)
@@ -429,7 +436,10 @@ function _M.feed(c)
             settle(c, job)
         else
             local s = sessions.pick(c)
-            if not s then return nil end
+            if not s then
+                if not sessions.hope(c) then hopeless(c) end
+                return nil
+            end
             if c.limits and not job.pdu and not c.token then -- the account's rate, shared with others
                 local wait = sessions.shared_wait(c)
                 if wait > 0 then return now + wait end
@@ -467,16 +477,16 @@ end
 
 local function can_send(c)
     if c.closing or c.closed then return nil, "the client is closed", "closed" end
-    for _, s in ipairs(c.sessions) do
-        if sessions.SENDS[s.kind] then return true end
-    end
-    return nil, "a receiver bind cannot send requests", "state"
+    if not c.sends then return nil, "a receiver bind cannot send requests", "state" end
+    return true
 end
+
+local function job_done(job) return job.done end
 
 -- Waits for job's end (by its deadline); an error raised meanwhile (an
 -- interrupt) ends the job where it stands: nothing more of it is sent.
 local function wait_job(c, job)
-    local ok, err = pcall(sessions.await, c, function() return job.done end, job.deadline)
+    local ok, err = pcall(sessions.await, c, job_done, job.deadline, job)
     if not ok then
         job.done = true
         error(err, 0)

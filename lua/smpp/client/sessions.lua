@@ -288,11 +288,17 @@ local function live(c)
     return links, who
 end
 
---- A session that may take a request now, or nil: bound, able to transmit,
---- with room in its window, the least busy.
+--- A session that may take a request now, or nil: bound, able to transmit;
+--- of several, the least busy with room in its window (one alone: its
+--- engine refuses a request past its window).
 function _M.pick(c)
+    local list = c.sessions
+    if list[2] == nil then -- one bind: its engine says when its window is full
+        local s = list[1]
+        return s.bound and SENDS[s.kind] and s.engine and s or nil
+    end
     local best, best_n
-    for _, s in ipairs(c.sessions) do
+    for _, s in ipairs(list) do
         if s.bound and SENDS[s.kind] and s.engine then
             local n = s.engine:outstanding()
             if n < c.opts.window and (not best or n < best_n) then best, best_n = s, n end
@@ -352,8 +358,9 @@ local function turn(c, deadline)
     c.turned_at = now_ms()
 end
 
--- Wakes the waiters whose wait is over; when the driver leaves, one more,
--- to drive in its place.
+-- Wakes the waiters whose wait is over (the waiters of a job are woken
+-- by its end: see wake_job); when the driver leaves, one more, to drive in
+-- its place.
 local function wake_waiters(c, leaving)
     local spare
     for w in pairs(c.waiting) do
@@ -364,18 +371,32 @@ local function wake_waiters(c, leaving)
             spare = w
         end
     end
-    if leaving and spare then
-        c.waiting[spare] = nil
-        spare.cond:signal()
+    if leaving then
+        spare = spare or next(c.job_waiting)
+        if spare then
+            c.waiting[spare], c.job_waiting[spare] = nil, nil
+            spare.cond:signal()
+        end
     end
 end
 
---- Waits until done() is true (true) or deadline (false): whoever waits
+--- The job has ended: the coroutine waiting for it runs next.
+function _M.wake_job(c, job)
+    local w = job.waiter
+    if w then
+        job.waiter = nil
+        c.job_waiting[w] = nil
+        w.cond:signal()
+    end
+end
+
+--- Waits until done(job) is true (true) or deadline (false): whoever waits
 --- drives the sockets; when another coroutine already does, sleeps until
---- the driver sees done() true, the driver leaves, or deadline.
-function _M.await(c, done, deadline)
+--- the driver sees done() true (or, given a job, until it ends), the driver
+--- leaves, or deadline.
+function _M.await(c, done, deadline, job)
     local me = corunning()
-    while not done() do
+    while not done(job) do
         if deadline and now_ms() >= deadline then
             return false
         end
@@ -384,7 +405,9 @@ function _M.await(c, done, deadline)
             c.driver = me
             local ok, err = pcall(turn, c, deadline)
             c.driver = driver
-            if next(c.waiting) then wake_waiters(c, driver == nil and (not ok or done())) end
+            if next(c.waiting) or (driver == nil and next(c.job_waiting)) then
+                wake_waiters(c, driver == nil and (not ok or done(job)))
+            end
             if not ok then error(err, 0) end
         else
             local w = c.waiters[me]
@@ -392,13 +415,19 @@ function _M.await(c, done, deadline)
                 w = { cond = c.T.cond() }
                 c.waiters[me] = w
             end
-            w.done = done
-            c.waiting[w] = true
+            if job then
+                job.waiter = w
+                c.job_waiting[w] = true
+            else
+                w.done = done
+                c.waiting[w] = true
+            end
             w.cond:wait(deadline)
-            c.waiting[w] = nil
+            c.waiting[w], c.job_waiting[w] = nil, nil
+            if job then job.waiter = nil end
         end
     end
-    if c.driver == nil and next(c.waiting) then wake_waiters(c, true) end
+    if c.driver == nil and (next(c.waiting) or next(c.job_waiting)) then wake_waiters(c, true) end
     return true
 end
 

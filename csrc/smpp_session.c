@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 typedef struct request {
@@ -63,7 +64,7 @@ struct smpp_session {
     int input;             /* octets came in since the framer was last drained */
     int closing;           /* report outstanding requests as ABORTED, then CLOSED */
     unsigned abort_scan;
-    smpp_pdu pdu;          /* the PDU of the last event */
+    smpp_pdu pdu;          /* the PDU of the last event (from here on not zeroed: see _new) */
     smpp_pdu reply;        /* automatic answers */
     char error[256];
     char reason[256];
@@ -88,9 +89,16 @@ static int set_error(smpp_session *s, int code, const char *fmt, ...)
 
 smpp_session *smpp_session_new(const smpp_session_config *cfg, int64_t now)
 {
-    smpp_session *s = calloc(1, sizeof *s);
+    /* The two PDUs at the end are mostly submit_multi lists, written only
+     * when such a PDU comes: left untouched, their pages never become
+     * resident (an idle session stays small). */
+    smpp_session *s = malloc(sizeof *s);
     if (s == NULL)
         return NULL;
+    memset(s, 0, offsetof(smpp_session, pdu));
+    smpp_pdu_init(&s->pdu, NULL, 0);
+    smpp_pdu_init(&s->reply, NULL, 0);
+    s->error[0] = s->reason[0] = '\0';
     s->cfg = *cfg;
     if (s->cfg.window == 0)
         s->cfg.window = 10;

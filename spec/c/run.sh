@@ -40,11 +40,13 @@ sources() {
     esac
 }
 
-# The link flags a test needs beyond libc: OpenSSL where smpp_tls.c is linked.
+# The link flags a test needs beyond libc: OpenSSL where smpp_tls.c is linked;
+# test_alloc counts the core's calls to the allocator.
 libs() {
     case " $(sources "$1") " in
     *" csrc/smpp_tls.c "*) echo -lssl -lcrypto ;;
     esac
+    [ "$1" = test_alloc ] && echo -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
 }
 
 status=0

@@ -11,24 +11,36 @@
 #   ours_to_sim        bench/client_load.lua -> bin/smpp-sim --throttle 0
 #   ours_to_node       bench/client_load.lua -> spec/interop/smsc.js (send_many)
 #   ours_to_node_spawn the same, 100 smpp.spawn coroutines calling client:send
-#   ours_to_node_loop  the same, a top-level loop of client:send (one at a time)
 #   node_to_node       bench/node/client.js  -> spec/interop/smsc.js
+#   ours_to_node_receipts / node_to_node_receipts   every message with a receipt
 #   ours_to_sim_tls    the first over TLS (a throwaway certificate)
-#   ours_to_sim_receipts / node_to_node_receipts   every message with a receipt
-# Each run prints   run client <case> round=I msgs_per_s=N cpu_us_per_msg=X
-# (client's CPU, user+system, per message), then per case the best rate and
-# lowest CPU:        bench client <case> msgs_per_s=N cpu_us_per_msg=X
+#   ours_to_sim_receipts   every message with a receipt (against node_to_node_receipts)
+#   loopback_w100      bench/loopback.c: the same octets, length-prefixed, no codec
+# and one message at a time (window 1, a fifth as many):
+#   ours_to_node_loop  a top-level loop of client:send -> spec/interop/smsc.js
+#   node_to_node_loop  bench/node/client.js with a window of 1
+#   ours_to_sim_loop   a top-level loop of client:send -> bin/smpp-sim, timed:
+#                      client:send to its return, median and 99th percentile
+#   loopback_w1        bench/loopback.c with a window of 1: its round trip
+# Each run prints   run client <case> round=I msgs_per_s=N cpu_us_per_msg=X [rtt_us_p50=X rtt_us_p99=Y]
+# (client's CPU, user+system, per message), then per case the best rate, the
+# lowest CPU and the lowest latencies:
+#                    bench client <case> msgs_per_s=N cpu_us_per_msg=X [rtt_us_p50=X rtt_us_p99=Y]
 # Memory: CLIENT_BENCH_SESSIONS (default 1000) idle bound sessions in one
-# process:           bench client idle_sessions n=N rss_kib_per_session=X
+# process:           bench client idle_sessions n=N rss_kib_per_session=X  (target <= 32)
 # Throttle: 50/s for 20 s (CLIENT_BENCH_THROTTLE_S: 1000 messages) against --throttle 50:
 #                    bench client throttle rate=50 seconds=S sent=N refused_0x58=N achieved=F
 #   (achieved: the rate reached over 50/s; target: no 0x58 and achieved >= 0.99)
-# and the ratios and targets:
-#   ratio client ours_to_sim/node_to_node msgs_per_s=R        target >= 4
-#   ratio client cpu ours/node=R                                target <= 0.2
-#   ratio client tls/plain msgs_per_s=R                         target >= 0.7
-#   ratio client receipts ours/node msgs_per_s=R                target >= 4
-#   ratio client cpu spawn/send_many=R, loop/send_many=R        (against node's SMSC)
+# and the ratios, each of like with like, and their targets:
+#   ratio client cpu send_many/node=R          ours_to_node / node_to_node             <= 0.2
+#   ratio client cpu spawn/node=R              ours_to_node_spawn / node_to_node       <= 0.2
+#   ratio client cpu loop/node_loop=R          ours_to_node_loop / node_to_node_loop   <= 0.2
+#   ratio client cpu receipts/node_receipts=R  ours_to_node_receipts / node_to_node_receipts <= 0.2
+#   ratio client ours_to_sim/loopback msgs_per_s=R                                     >= 0.25
+#   ratio client latency p50 ours/loopback=R, p99 ours/loopback=R  ours_to_sim_loop / loopback_w1 <= 1.5
+#   ratio client pair ours_to_sim/node_to_node msgs_per_s=R  (each client with its own SMSC) >= 4
+#   ratio client tls/plain msgs_per_s=R                                                >= 0.7
+#   ratio client pair receipts ours/node msgs_per_s=R  (ours_to_sim_receipts / node_to_node_receipts) >= 4
 #   target ... ok|MISSED
 # Exit status 0 when everything ran (a missed target is only reported).
 set -u
@@ -40,6 +52,8 @@ COUNT=${CLIENT_BENCH_COUNT:-50000}
 SESSIONS=${CLIENT_BENCH_SESSIONS:-1000}
 THROTTLE_S=${CLIENT_BENCH_THROTTLE_S:-20}
 NODE=${NODE:-node}
+LOOP_COUNT=$((COUNT / 5))
+CC=${CC:-cc}
 
 case "$BUILD_DIR" in /*) ;; *) BUILD_DIR=$(pwd)/$BUILD_DIR ;; esac
 cd "$(dirname "$0")/.." || exit 1
@@ -52,6 +66,16 @@ LUA_PATH="$ROOT/lua/?.lua;$ROOT/lua/?/init.lua;;"
 LUA_CPATH="$BUILD_DIR/?.so;;"
 export LUA_PATH LUA_CPATH
 ulimit -n 8192 2>/dev/null || ulimit -n 4096 2>/dev/null || true
+
+$CC -O2 -std=c99 -Wall -Wextra -pedantic -o bench/build/loopback bench/loopback.c 2>"$TMP/cc.err" ||
+    fail "building bench/build/loopback failed: $(cat "$TMP/cc.err")"
+# the octets our client and simulator move: the bench's submit_sm and the simulator's answer
+SIZES=$("$LUA_BIN" -e 'local pdu = require "smpp.pdu"
+print(#pdu.encode{ command = "submit_sm", sequence_number = 1, source_addr = "12345", source_addr_ton = 0,
+    source_addr_npi = 1, destination_addr = "4915112345678", dest_addr_ton = 1, dest_addr_npi = 1,
+    short_message = "Hello, bench!" },
+    #pdu.encode{ command = "submit_sm_resp", sequence_number = 1, message_id = "00000001" })') ||
+    fail "the PDU sizes could not be computed"
 
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
     -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout "$TMP/key.pem" -out "$TMP/cert.pem" \
@@ -75,8 +99,9 @@ one() {
     out=$("$@") || fail "$c: the client failed: $out"
     rate=$(echo "$out" | sed -n 's/.* msgs_per_s=\([0-9][0-9]*\).*/\1/p')
     cpu=$(echo "$out" | sed -n 's/.* cpu_us_per_msg=\([0-9.][0-9.]*\).*/\1/p')
+    rtt=$(echo "$out" | sed -n 's/.*\( rtt_us_p50=[0-9.]* rtt_us_p99=[0-9.]*\).*/\1/p')
     [ -n "$rate" ] && [ -n "$cpu" ] || fail "$c: no figures in: $out"
-    echo "run client $c round=$r msgs_per_s=$rate cpu_us_per_msg=$cpu"
+    echo "run client $c round=$r msgs_per_s=$rate cpu_us_per_msg=$cpu$rtt"
 }
 
 r=1
@@ -84,11 +109,18 @@ while [ $r -le "$ROUNDS" ]; do
     one ours_to_sim $r "$LUA_BIN" bench/client_load.lua "$SIM_PORT" "$COUNT" 100
     one ours_to_node $r "$LUA_BIN" bench/client_load.lua "$NODE_PORT" "$COUNT" 100
     one ours_to_node_spawn $r "$LUA_BIN" bench/client_load.lua "$NODE_PORT" "$COUNT" 100 way spawn
-    one ours_to_node_loop $r "$LUA_BIN" bench/client_load.lua "$NODE_PORT" "$COUNT" 100 way loop
     one node_to_node $r "$NODE" bench/node/client.js "$NODE_PORT" "$COUNT" 100
+    one ours_to_node_receipts $r "$LUA_BIN" bench/client_load.lua "$NODE_PORT" "$COUNT" 100 receipts
+    one node_to_node_receipts $r "$NODE" bench/node/client.js "$NODE_PORT" "$COUNT" 100 receipts
     one ours_to_sim_tls $r "$LUA_BIN" bench/client_load.lua "$TLS_PORT" "$COUNT" 100 tls "$TMP/cert.pem"
     one ours_to_sim_receipts $r "$LUA_BIN" bench/client_load.lua "$SIM_PORT" "$COUNT" 100 receipts
-    one node_to_node_receipts $r "$NODE" bench/node/client.js "$NODE_PORT" "$COUNT" 100 receipts
+    # shellcheck disable=SC2086
+    one loopback_w100 $r bench/build/loopback 100 "$COUNT" $SIZES
+    one ours_to_node_loop $r "$LUA_BIN" bench/client_load.lua "$NODE_PORT" "$LOOP_COUNT" 1 way loop
+    one node_to_node_loop $r "$NODE" bench/node/client.js "$NODE_PORT" "$LOOP_COUNT" 1
+    one ours_to_sim_loop $r "$LUA_BIN" bench/client_load.lua "$SIM_PORT" "$LOOP_COUNT" 1 way loop
+    # shellcheck disable=SC2086
+    one loopback_w1 $r bench/build/loopback 1 "$LOOP_COUNT" $SIZES
     r=$((r + 1))
 done >"$TMP/runs" || exit 1
 cat "$TMP/runs"
@@ -152,7 +184,7 @@ awk -v sim_refused="${THROTTLED:-1}" '
 /idle_sessions/ { split($5, kv, "="); kib = kv[2] + 0; have_kib = 1 }
 /throttle rate=/ { split($7, kv, "="); refused = kv[2] + 0; split($8, kv, "="); achieved = kv[2] + 0; have_t = 1 }
 END {
-    printf "target client idle_session_rss<100KiB %s\n", (have_kib && kib < 100) ? "ok" : "MISSED"
+    printf "target client idle_session_rss<=32KiB %s\n", (have_kib && kib <= 32) ? "ok" : "MISSED"
     printf "target client throttle_no_0x58_and_99%% %s\n",
         (have_t && refused == 0 && sim_refused == 0 && achieved >= 0.99) ? "ok" : "MISSED"
 }' "$TMP/idle" "$TMP/throttle"
@@ -164,23 +196,42 @@ $1 == "run" {
     split($6, kv, "="); cpu = kv[2] + 0
     if (!(c in best) || rate > best[c]) best[c] = rate
     if (!(c in low) || cpu < low[c]) low[c] = cpu
+    if (NF >= 8) {
+        split($7, kv, "="); a = kv[2] + 0
+        split($8, kv, "="); b = kv[2] + 0
+        if (!(c in p50) || a < p50[c]) p50[c] = a
+        if (!(c in p99) || b < p99[c]) p99[c] = b
+    }
 }
 function target(name, ok) { printf "target client %s %s\n", name, ok ? "ok" : "MISSED" }
+function ratio(name, r, goal, atmost) {
+    printf "ratio client %s=%.3f\n", name, r
+    return atmost ? r <= goal : r >= goal
+}
 END {
-    for (c in best) printf "bench client %s msgs_per_s=%d cpu_us_per_msg=%.2f\n", c, best[c], low[c]
-    r1 = best["ours_to_sim"] / best["node_to_node"]
-    r2 = low["ours_to_sim"] / low["node_to_node"]
-    r3 = best["ours_to_sim_tls"] / best["ours_to_sim"]
-    r4 = best["ours_to_sim_receipts"] / best["node_to_node_receipts"]
-    printf "ratio client ours_to_sim/node_to_node msgs_per_s=%.3f\n", r1
-    printf "ratio client cpu ours/node=%.3f\n", r2
-    printf "ratio client tls/plain msgs_per_s=%.3f\n", r3
-    printf "ratio client receipts ours/node msgs_per_s=%.3f\n", r4
-    printf "ratio client cpu spawn/send_many=%.3f\n", low["ours_to_node_spawn"] / low["ours_to_node"]
-    printf "ratio client cpu loop/send_many=%.3f\n", low["ours_to_node_loop"] / low["ours_to_node"]
-    target("ours_pair>=4x_node_pair", r1 >= 4)
-    target("ours_cpu<=1/5_node", r2 <= 0.2)
-    target("tls>=0.7x_plain", r3 >= 0.7)
-    target("receipts_ours>=4x_node", r4 >= 4)
+    for (c in best) {
+        extra = (c in p50) ? sprintf(" rtt_us_p50=%d rtt_us_p99=%d", p50[c], p99[c]) : ""
+        printf "bench client %s msgs_per_s=%d cpu_us_per_msg=%.2f%s\n", c, best[c], low[c], extra
+    }
+    t1 = ratio("cpu send_many/node", low["ours_to_node"] / low["node_to_node"], 0.2, 1)
+    t2 = ratio("cpu spawn/node", low["ours_to_node_spawn"] / low["node_to_node"], 0.2, 1)
+    t3 = ratio("cpu loop/node_loop", low["ours_to_node_loop"] / low["node_to_node_loop"], 0.2, 1)
+    t4 = ratio("cpu receipts/node_receipts", low["ours_to_node_receipts"] / low["node_to_node_receipts"], 0.2, 1)
+    t5 = ratio("ours_to_sim/loopback msgs_per_s", best["ours_to_sim"] / best["loopback_w100"], 0.25, 0)
+    t6 = ratio("latency p50 ours/loopback", p50["ours_to_sim_loop"] / p50["loopback_w1"], 1.5, 1)
+    t7 = ratio("latency p99 ours/loopback", p99["ours_to_sim_loop"] / p99["loopback_w1"], 1.5, 1)
+    t8 = ratio("pair ours_to_sim/node_to_node msgs_per_s", best["ours_to_sim"] / best["node_to_node"], 4, 0)
+    t9 = ratio("tls/plain msgs_per_s", best["ours_to_sim_tls"] / best["ours_to_sim"], 0.7, 0)
+    t10 = ratio("pair receipts ours/node msgs_per_s", best["ours_to_sim_receipts"] / best["node_to_node_receipts"], 4, 0)
+    target("cpu_send_many<=1/5_node", t1)
+    target("cpu_spawn<=1/5_node", t2)
+    target("cpu_loop<=1/5_node_loop", t3)
+    target("cpu_receipts<=1/5_node_receipts", t4)
+    target("ours_to_sim>=25%_loopback", t5)
+    target("latency_p50<=1.5x_loopback", t6)
+    target("latency_p99<=1.5x_loopback", t7)
+    target("ours_pair>=4x_node_pair", t8)
+    target("tls>=0.7x_plain", t9)
+    target("receipts_pair_ours>=4x_node", t10)
 }' "$TMP/runs" || fail "summarising failed"
 exit 0

@@ -11,10 +11,13 @@
 -- (each matched to its message).
 -- Prints one line:
 --   client count=N ok=N receipts=N elapsed_ms=X msgs_per_s=R cpu_us_per_msg=C
+-- and with "loop", the times from client:send to its return (microseconds):
+--   rtt_us_p50=X rtt_us_p99=Y
 -- elapsed from the first submit to the last response (or receipt); CPU is
 -- this process's (os.clock) over the same span. Exits 1 on any failure.
 local smpp = require "smpp"
 local loop = require "smpp.loop"
+local now_us = require("smpp.core").now_us
 
 local port, count, window = tonumber(arg[1]), tonumber(arg[2] or 50000), tonumber(arg[3] or 100)
 local receipts, ca, way = false, nil, "many"
@@ -47,7 +50,7 @@ for k = 1, count do
     list[k] = { from = "12345", to = "4915112345678", text = "Hello, bench!", receipt = receipts or nil }
 end
 local t0, c0 = loop.now(), os.clock()
-local results
+local results, rtt
 if way == "many" then
     results = client:send_many(list)
 elseif way == "spawn" then
@@ -62,9 +65,11 @@ elseif way == "spawn" then
     end
     smpp.run()
 elseif way == "loop" then
-    results = {}
+    results, rtt = {}, {}
     for k = 1, count do
+        local t = now_us()
         local ids, serr, code = client:send(list[k])
+        rtt[k] = now_us() - t
         results[k] = ids or { nil, serr, code }
     end
 else
@@ -82,6 +87,11 @@ for _, r in ipairs(results) do
     if type(r[1]) == "string" then ok = ok + 1 end
 end
 client:close()
-print(("client count=%d ok=%d receipts=%d elapsed_ms=%.1f msgs_per_s=%d cpu_us_per_msg=%.2f"):format(
-    count, ok, got, ms, math.floor(count / (ms / 1000)), cpu * 1e6 / count))
+local latency = ""
+if rtt then
+    table.sort(rtt)
+    latency = (" rtt_us_p50=%d rtt_us_p99=%d"):format(rtt[count // 2 + 1], rtt[math.floor(count * 0.99) + 1])
+end
+print(("client count=%d ok=%d receipts=%d elapsed_ms=%.1f msgs_per_s=%d cpu_us_per_msg=%.2f%s"):format(
+    count, ok, got, ms, math.floor(count / (ms / 1000)), cpu * 1e6 / count, latency))
 os.exit(ok == count and (not receipts or got == count) and 0 or 1)

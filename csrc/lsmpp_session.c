@@ -638,6 +638,15 @@ static int l_now_ms(lua_State *L)
     return 1;
 }
 
+/* now_us() -> microseconds of the same clock (for measuring latency) */
+static int l_now_us(lua_State *L)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    lua_pushinteger(L, (lua_Integer)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+    return 1;
+}
+
 void lsmpp_open_session(lua_State *L, int top)
 {
     static const luaL_Reg methods[] = {
@@ -651,7 +660,8 @@ void lsmpp_open_session(lua_State *L, int top)
     static const luaL_Reg meta[] = {
         {"__gc", l_session_gc}, {"__tostring", l_session_tostring}, {NULL, NULL}};
     static const luaL_Reg fns[] = {
-        {"session", l_session}, {"throttle", l_throttle}, {"now_ms", l_now_ms}, {NULL, NULL}};
+        {"session", l_session}, {"throttle", l_throttle}, {"now_ms", l_now_ms},
+        {"now_us", l_now_us},   {NULL, NULL}};
     static const luaL_Reg throttle_methods[] = {
         {"delay", l_throttle_delay}, {"take", l_throttle_take}, {"rate", l_throttle_rate},
         {NULL, NULL}};

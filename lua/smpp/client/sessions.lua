@@ -267,6 +267,9 @@ local function pump(c, s)
     if n > 0 then send.accepted(c, responses, n) end
     for k = 1, 2 * nr, 2 do inbound.receipt(c, s, receipts[k], receipts[k + 1]) end
     for _, ev in ipairs(evs) do _M.dispatch(c, s, ev) end
+    -- what waits takes the room the answers made, and leaves with the
+    -- answers to the SMSC's requests in one write
+    if n > 0 or evs[1] then send.feed(c) end
     if s.link then s.link:flush(now_ms()) end
     if c.close_requested and c.in_handler == 0 then -- close() called in a handler
         c:close(c.close_requested)

@@ -440,3 +440,30 @@ describe("misuse", function()
         end)
     end)
 end)
+
+describe("reading in batches", function()
+    it("reads a lone answer within milliseconds while many requests are outstanding", function()
+        -- only the first submit is answered: 25 octets, fewer than a batch of 128
+        with_smsc({ submit = function(_, n) if n == 1 then return 0, "first" end end }, function(smsc)
+            local c = assert(connect(smsc.port, { window = 30, response_timeout = 2 }))
+            local t0, first_at, first, lowat = now_ms(), nil, nil, nil
+            local done = 0
+            for i = 1, 20 do
+                smpp.spawn(function()
+                    local ids = c:send{ to = "1", text = "m" .. i, timeout = 2 }
+                    if i == 1 then
+                        first_at, first = now_ms(), ids
+                        lowat = c.sessions[1].link.lowat -- 19 still outstanding: batching
+                    end
+                    done = done + 1
+                end)
+            end
+            while done < 20 do loop.sleep(0.05) end
+            assert.are.same({ "first" }, first)
+            assert.are.equal(128, lowat)
+            assert.is_true(first_at - t0 < 300, "the answer took " .. (first_at - t0) .. " ms")
+            assert.are.equal(20, #smsc.submits)
+            c:close(0.1)
+        end)
+    end)
+end)

@@ -412,9 +412,9 @@ void lsmpp_open_net(lua_State *L)
 {
     static const luaL_Reg methods[] = {
         {"connect_step", l_connect_step}, {"accept", l_accept},   {"read", l_read},
-        {"write", l_write},               {"port", l_port},       {"lowat", l_lowat},       {"pollfd", l_pollfd},
-        {"events", l_events},             {"timeout", l_timeout}, {"close", l_close},
-        {NULL, NULL}};
+        {"write", l_write},               {"port", l_port},       {"lowat", l_lowat},
+        {"pollfd", l_pollfd},             {"events", l_events},   {"timeout", l_timeout},
+        {"close", l_close},               {NULL, NULL}};
     static const luaL_Reg fns[] = {{"tcp_connect", l_tcp_connect},
                                    {"tcp_listen", l_tcp_listen},
                                    {"poll", l_poll},

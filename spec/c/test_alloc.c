@@ -81,8 +81,9 @@ static void smsc_turn(smpp_session *smsc, long *receipts)
             set_str(&pdu, SMPP_F_SOURCE_ADDR, "4915112345678");
             set_str(&pdu, SMPP_F_DESTINATION_ADDR, "12345");
             set_num(&pdu, SMPP_F_ESM_CLASS, 4);
-            set_str(&pdu, SMPP_F_SHORT_MESSAGE, "id:0000ABCD sub:001 dlvrd:001 submit date:2612021200 "
-                                                "done date:2612021200 stat:DELIVRD err:000 text:");
+            set_str(&pdu, SMPP_F_SHORT_MESSAGE,
+                    "id:0000ABCD sub:001 dlvrd:001 submit date:2612021200 "
+                    "done date:2612021200 stat:DELIVRD err:000 text:");
             CHECK(smpp_session_send(smsc, &pdu, now, &id) == SMPP_OK, "deliver_sm");
         } else if (ev.type == SMPP_EV_RESPONSE) {
             (*receipts)++;
@@ -103,7 +104,8 @@ static void esme_turn(smpp_session *esme, long *responses)
         if (ev.type == SMPP_EV_RESPONSE)
             (*responses)++;
         else if (ev.type == SMPP_EV_REQUEST && ev.pdu->command_id == SMPP_DELIVER_SM) {
-            smpp_pdu_init(&pdu, smpp_command_by_id(SMPP_DELIVER_SM | SMPP_RESP_BIT), ev.pdu->sequence_number);
+            smpp_pdu_init(&pdu, smpp_command_by_id(SMPP_DELIVER_SM | SMPP_RESP_BIT),
+                          ev.pdu->sequence_number);
             CHECK(smpp_session_respond(esme, &pdu, now) == SMPP_OK, "deliver_sm_resp");
         }
     }
@@ -114,8 +116,7 @@ static void esme_turn(smpp_session *esme, long *responses)
 static void traffic(smpp_session *esme, smpp_session *smsc, long n, long *responses, long *receipts)
 {
     long sent = 0;
-    while (sent < n || smpp_session_outstanding(esme) > 1 ||
-           smpp_session_outstanding(smsc) > 0) {
+    while (sent < n || smpp_session_outstanding(esme) > 1 || smpp_session_outstanding(smsc) > 0) {
         while (sent < n && smpp_session_outstanding(esme) < 10) {
             uint64_t id;
             smpp_pdu_init(&pdu, smpp_command_by_id(SMPP_SUBMIT_SM), 0);

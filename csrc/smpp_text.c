@@ -52,10 +52,10 @@ smpp_alphabet smpp_dcs_alphabet(uint8_t dcs, smpp_alphabet account, int *msg_cla
 uint8_t smpp_alphabet_dcs(smpp_alphabet a)
 {
     static const uint8_t dcs[SMPP_A_COUNT] = {
-        [SMPP_A_GSM7] = 0x00,     [SMPP_A_ASCII] = 0x01,     [SMPP_A_LATIN1] = 0x03,
-        [SMPP_A_UCS2] = 0x08,     [SMPP_A_BINARY] = 0x04,    [SMPP_A_CYRILLIC] = 0x06,
-        [SMPP_A_HEBREW] = 0x07,   [SMPP_A_JIS] = 0x05,       [SMPP_A_ISO2022JP] = 0x0A,
-        [SMPP_A_KANJI] = 0x0D,    [SMPP_A_KSC5601] = 0x0E,
+        [SMPP_A_GSM7] = 0x00,   [SMPP_A_ASCII] = 0x01,   [SMPP_A_LATIN1] = 0x03,
+        [SMPP_A_UCS2] = 0x08,   [SMPP_A_BINARY] = 0x04,  [SMPP_A_CYRILLIC] = 0x06,
+        [SMPP_A_HEBREW] = 0x07, [SMPP_A_JIS] = 0x05,     [SMPP_A_ISO2022JP] = 0x0A,
+        [SMPP_A_KANJI] = 0x0D,  [SMPP_A_KSC5601] = 0x0E,
     };
     return dcs[a];
 }
@@ -297,8 +297,18 @@ int smpp_text_decode(smpp_alphabet a, const uint8_t *s, size_t n, smpp_buf *out)
     case SMPP_A_ASCII:
     case SMPP_A_LATIN1:
     case SMPP_A_BINARY:
-        for (i = 0; i < n && rc == SMPP_OK; i++)
-            rc = put_utf8(out, a == SMPP_A_ASCII && s[i] > 0x7F ? REPLACEMENT : s[i]);
+        for (i = 0; i < n && rc == SMPP_OK;) {
+            size_t run = i; /* octets below 0x80 are their own UTF-8: copied a run at once */
+            while (run < n && s[run] < 0x80)
+                run++;
+            if (run > i) {
+                rc = smpp_buf_append(out, s + i, run - i);
+                i = run;
+                continue;
+            }
+            rc = put_utf8(out, a == SMPP_A_ASCII ? REPLACEMENT : s[i]);
+            i++;
+        }
         return rc;
     default:
         rc = convert(a, 1, s, n, SMPP_GSM_SUBSTITUTE, out, &bad);

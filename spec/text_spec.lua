@@ -50,6 +50,19 @@ describe("text.encode and text.decode", function()
         assert.are.equal("\199a co\251te 5 ??", o)
         assert.are.equal("Ça coûte", text.decode("\199a co\251te", 3))
     end)
+    it("reads every octet of IA5, Latin-1 and binary texts, in runs of ASCII and not", function()
+        local octets, latin1, ia5 = {}, {}, {}
+        for i = 0, 1023 do
+            local c = (i * 37) % 256
+            octets[#octets + 1] = string.char(c)
+            latin1[#latin1 + 1] = utf8.char(c)
+            ia5[#ia5 + 1] = c < 0x80 and string.char(c) or "\u{FFFD}"
+        end
+        octets = table.concat(octets)
+        assert.are.equal(table.concat(latin1), text.decode(octets, 3))
+        assert.are.equal(table.concat(ia5), text.decode(octets, 1))
+        assert.are.equal("", text.decode("", 3))
+    end)
     it("writes UCS-2 as UTF-16BE with surrogate pairs, data_coding 8", function()
         local o, dcs = text.encode("Hi 😀", "ucs2")
         assert.are.equal(8, dcs)

@@ -39,14 +39,18 @@ static void set_date(lua_State *L, const smpp_receipt_date *d, const char *name)
     lua_setfield(L, -2, name);
 }
 
-/* Whether GSM 03.38 octets read the same as ASCII (a receipt's usual text):
- * then they need no decoding. */
-static int gsm_as_ascii(const uint8_t *s, size_t n)
+/* Whether octets of alphabet a read the same as ASCII (a receipt's usual
+ * text): then they need no decoding. */
+static int reads_as_ascii(smpp_alphabet a, const uint8_t *s, size_t n)
 {
     size_t i;
+    if (a != SMPP_A_GSM7 && a != SMPP_A_ASCII && a != SMPP_A_LATIN1)
+        return 0;
     for (i = 0; i < n; i++) {
         uint8_t c = s[i];
-        if (c < 0x20 || c > 0x7A || c == 0x24 || c == 0x40 || (c >= 0x5B && c <= 0x60))
+        if (c < 0x20 || c > 0x7E)
+            return 0;
+        if (a == SMPP_A_GSM7 && (c > 0x7A || c == 0x24 || c == 0x40 || (c >= 0x5B && c <= 0x60)))
             return 0;
     }
     return 1;
@@ -86,7 +90,7 @@ static int push_receipt(lua_State *L, const uint8_t *s, size_t n, int dcs, smpp_
 
     if (dcs >= 0 && n > 0) {
         smpp_alphabet a = smpp_dcs_alphabet((uint8_t)dcs, account, &msg_class);
-        if (!(a == SMPP_A_GSM7 && gsm_as_ascii(s, n))) {
+        if (!reads_as_ascii(a, s, n)) {
             if (smpp_text_decode(a, s, n, &decoded) != SMPP_OK) {
                 smpp_buf_free(&decoded);
                 return -1;
@@ -185,15 +189,11 @@ static int l_receipt_parse(lua_State *L)
         luaL_argcheck(L, st >= 0 && st <= 255, 5, "message_state must be 0-255");
         state = (int)st;
     }
-    switch (push_receipt(L, s, n, dcs, account == 0 ? SMPP_A_GSM7 : SMPP_A_LATIN1, id,
-                         idlen, state)) {
-    case 1:
-        return 1;
-    case 0:
-        lua_pushnil(L);
-        return 1;
-    default:
-        return luaL_error(L, "smpp.receipt: out of memory");
+    switch (
+        push_receipt(L, s, n, dcs, account == 0 ? SMPP_A_GSM7 : SMPP_A_LATIN1, id, idlen, state)) {
+    case 1: return 1;
+    case 0: lua_pushnil(L); return 1;
+    default: return luaL_error(L, "smpp.receipt: out of memory");
     }
 }
 

@@ -557,4 +557,19 @@ describe("receipt.parse of a PDU in another alphabet", function()
         assert.has_error(function() smpp.receipt.parse({ command = "deliver_sm", esm_class = 4, data_coding = 0,
             short_message = "id:1 stat:DELIVRD" }, { charset = "ebcdic" }) end)
     end)
+
+    it("reads an IA5 (data_coding 1) or Latin-1 (3) receipt, its octets past ASCII decoded", function()
+        local head = "id:9 sub:001 dlvrd:001 submit date:2611260930 done date:2611260931 stat:DELIVRD err:000 text:"
+        for _, case in ipairs({
+            { 1, "plain ~{}|", "plain ~{}|" },          -- printable ASCII: as it is
+            { 3, "caf\xE9 \xA3", "caf\u{E9} \u{A3}" }, -- Latin-1 octets become UTF-8
+            { 1, "bad\xE9", "bad\u{FFFD}" },           -- not ASCII: the replacement character
+            { 3, "tab\there", "tab\there" },           -- a control octet: decoded, kept
+        }) do
+            local r = assert(smpp.receipt.parse({ command = "deliver_sm", esm_class = 4,
+                data_coding = case[1], short_message = head .. case[2] }))
+            assert.are.equal("9", r.id)
+            assert.are.equal(case[3], r.text)
+        end
+    end)
 end)

@@ -243,11 +243,15 @@ static int l_tostring(lua_State *L)
 {
     lsocket *s = check_socket(L);
     lua_pushfstring(L, "smpp.socket (fd %d%s)", s->fd,
-                    s->listening ? ", listening" : s->connecting ? ", connecting" : "");
+                    s->listening    ? ", listening"
+                    : s->connecting ? ", connecting"
+                                    : "");
     return 1;
 }
 
-/* poll(fds, events, timeout_ms) -> list of ready events per entry (0 when not ready).
+/* poll(fds, events, timeout_ms [, ready]) -> ready, count: the ready events
+ * per entry (0 when not ready) in the table ready (a new one when not
+ * given), and how many entries are ready.
  * events: 1 read, 2 write, 3 both; timeout < 0 waits for ever. A signal ends
  * the wait early with nothing ready: the Lua loop around it looks at the time
  * and polls again, and on its way a hook set by the signal's handler (the
@@ -256,7 +260,7 @@ static int l_poll(lua_State *L)
 {
     struct pollfd small[64], *pfd = small;
     lua_Integer timeout = luaL_optinteger(L, 3, -1);
-    int n, i, rc;
+    int n, i, rc, count = 0;
     luaL_checktype(L, 1, LUA_TTABLE);
     luaL_checktype(L, 2, LUA_TTABLE);
     n = (int)lua_rawlen(L, 1);
@@ -273,19 +277,24 @@ static int l_poll(lua_State *L)
         lua_pop(L, 2);
     }
     rc = poll(pfd, (nfds_t)n, timeout < 0 ? -1 : timeout > INT_MAX ? INT_MAX : (int)timeout);
-    lua_createtable(L, n, 0);
+    if (lua_istable(L, 4))
+        lua_settop(L, 4);
+    else
+        lua_createtable(L, n, 0);
     for (i = 0; i < n; i++) {
         short r = rc < 0 ? 0 : pfd[i].revents; /* failed (EINTR): nothing ready */
         int ready = 0;
         if (r & (POLLERR | POLLHUP | POLLNVAL)) /* let the next read or write tell */
             ready = pfd[i].events & POLLIN ? 1 : 2;
         ready |= ((r & POLLIN) ? 1 : 0) | ((r & POLLOUT) ? 2 : 0);
+        count += ready != 0;
         lua_pushinteger(L, ready);
         lua_rawseti(L, -2, i + 1);
     }
     if (pfd != small)
         free(pfd);
-    return 1;
+    lua_pushinteger(L, count);
+    return 2;
 }
 
 /* Signals become readable octets on a pipe (the self-pipe trick), so a
@@ -410,17 +419,20 @@ static int l_catch_interrupt(lua_State *L)
 
 void lsmpp_open_net(lua_State *L)
 {
-    static const luaL_Reg methods[] = {
-        {"connect_step", l_connect_step}, {"accept", l_accept},   {"read", l_read},
-        {"write", l_write},               {"port", l_port},       {"lowat", l_lowat},
-        {"pollfd", l_pollfd},             {"events", l_events},   {"timeout", l_timeout},
-        {"close", l_close},               {NULL, NULL}};
-    static const luaL_Reg fns[] = {{"tcp_connect", l_tcp_connect},
-                                   {"tcp_listen", l_tcp_listen},
-                                   {"poll", l_poll},
-                                   {"signals", l_signals},
-                                   {"catch_interrupt", l_catch_interrupt},
-                                   {NULL, NULL}};
+    static const luaL_Reg methods[] = {{"connect_step", l_connect_step},
+                                       {"accept", l_accept},
+                                       {"read", l_read},
+                                       {"write", l_write},
+                                       {"port", l_port},
+                                       {"lowat", l_lowat},
+                                       {"pollfd", l_pollfd},
+                                       {"events", l_events},
+                                       {"timeout", l_timeout},
+                                       {"close", l_close},
+                                       {NULL, NULL}};
+    static const luaL_Reg fns[] = {
+        {"tcp_connect", l_tcp_connect}, {"tcp_listen", l_tcp_listen},           {"poll", l_poll},
+        {"signals", l_signals},         {"catch_interrupt", l_catch_interrupt}, {NULL, NULL}};
     luaL_newmetatable(L, SOCKET_MT);
     lua_newtable(L);
     lua_newuserdata(L, READ_CHUNK);

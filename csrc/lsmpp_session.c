@@ -18,7 +18,8 @@ static int64_t monotonic_ms(void)
 }
 #define THROTTLE_MT "smpp.throttle"
 
-/* throttle({ rate = per second, burst = 1, slack = ms } [, now]) -> a token bucket sessions can share */
+/* throttle({ rate = per second, burst = 1, slack = ms } [, now]) -> a token bucket sessions can
+ * share */
 static int l_throttle(lua_State *L)
 {
     lua_Number rate;
@@ -85,10 +86,10 @@ static smpp_session *check_session(lua_State *L)
 
 /* Tags. A request's tag is any Lua value of the caller's (its record; nil:
  * none) and a part number (1 by default; 0: its response comes as a table,
- * never in the compact list), given back in every event of the request. The session keeps the value in its uservalue table, under a
- * reference that is the engine's tag (with the part in the high 32 bits),
- * from the send until the event that ends the request: the engine owns the
- * request, and the binding only carries the caller's record with it. */
+ * never in the compact list), given back in every event of the request. The session keeps the value
+ * in its uservalue table, under a reference that is the engine's tag (with the part in the high 32
+ * bits), from the send until the event that ends the request: the engine owns the request, and the
+ * binding only carries the caller's record with it. */
 #define TAG_PART_SHIFT 32
 
 /* The engine's tag of the value at arg (a reference into the session's
@@ -407,9 +408,8 @@ static int l_feed(lua_State *L)
     return 0;
 }
 
-static const char *const event_names[] = {"response", "request", "timeout",  "aborted",
-                                          "unexpected", "invalid", "state",    "closed",
-                                          "expired"};
+static const char *const event_names[] = {"response", "request", "timeout", "aborted", "unexpected",
+                                          "invalid",  "state",   "closed",  "expired"};
 
 /* Whether the event ends its request (its tag is let go then). */
 static int ends_request(const smpp_event *ev)
@@ -558,6 +558,14 @@ static int l_output(lua_State *L)
     return 1;
 }
 
+/* session:pending() -> how many octets of output wait to be sent */
+static int l_pending(lua_State *L)
+{
+    const uint8_t *p;
+    lua_pushinteger(L, (lua_Integer)smpp_session_output(check_session(L), &p));
+    return 1;
+}
+
 /* session:sent(n): n octets of the output went out */
 static int l_sent(lua_State *L)
 {
@@ -649,22 +657,34 @@ static int l_now_us(lua_State *L)
 
 void lsmpp_open_session(lua_State *L, int top)
 {
-    static const luaL_Reg methods[] = {
-        {"send", l_send},       {"respond", l_respond},   {"submit", l_submit},
-        {"receipt", l_receipt},
-        {"answer", l_answer},   {"feed", l_feed},
-        {"events", l_events},   {"output", l_output},     {"sent", l_sent},
-        {"deadline", l_deadline}, {"state", l_state},     {"outstanding", l_outstanding},
-        {"close", l_close},     {"submit_delay", l_submit_delay},
-        {"last_rx", l_last_rx}, {NULL, NULL}};
+    static const luaL_Reg methods[] = {{"send", l_send},
+                                       {"respond", l_respond},
+                                       {"submit", l_submit},
+                                       {"receipt", l_receipt},
+                                       {"answer", l_answer},
+                                       {"feed", l_feed},
+                                       {"events", l_events},
+                                       {"output", l_output},
+                                       {"pending", l_pending},
+                                       {"sent", l_sent},
+                                       {"deadline", l_deadline},
+                                       {"state", l_state},
+                                       {"outstanding", l_outstanding},
+                                       {"close", l_close},
+                                       {"submit_delay", l_submit_delay},
+                                       {"last_rx", l_last_rx},
+                                       {NULL, NULL}};
     static const luaL_Reg meta[] = {
         {"__gc", l_session_gc}, {"__tostring", l_session_tostring}, {NULL, NULL}};
-    static const luaL_Reg fns[] = {
-        {"session", l_session}, {"throttle", l_throttle}, {"now_ms", l_now_ms},
-        {"now_us", l_now_us},   {NULL, NULL}};
-    static const luaL_Reg throttle_methods[] = {
-        {"delay", l_throttle_delay}, {"take", l_throttle_take}, {"rate", l_throttle_rate},
-        {NULL, NULL}};
+    static const luaL_Reg fns[] = {{"session", l_session},
+                                   {"throttle", l_throttle},
+                                   {"now_ms", l_now_ms},
+                                   {"now_us", l_now_us},
+                                   {NULL, NULL}};
+    static const luaL_Reg throttle_methods[] = {{"delay", l_throttle_delay},
+                                                {"take", l_throttle_take},
+                                                {"rate", l_throttle_rate},
+                                                {NULL, NULL}};
 
     luaL_newmetatable(L, SESSION_MT);
     lua_newtable(L);

@@ -144,6 +144,16 @@ describe("sessions over TCP", function()
         assert.are.equal("rw", link:events())
         assert(link:flush(loop.now() + 1000))
         assert.are.equal("r", link:events())
+        assert.is_true(link:flush(loop.now() + 1000)) -- nothing to write: at once
+        -- core.poll: the ready events per entry, in a table given or a new one, and their count
+        local fds, evs, ready = { sock:pollfd(), client:pollfd() }, { 1, 2 }, { 9, 9, 9 }
+        local got, n = core.poll(fds, evs, 1000, ready)
+        assert.are.equal(ready, got)
+        assert.are.same({ 1, 2, 9 }, got) -- the bind waits to be read; the client can write
+        assert.are.equal(2, n)
+        got, n = core.poll({ client:pollfd() }, { 1 }, 0)
+        assert.are.same({ 0 }, got)
+        assert.are.equal(0, n)
         link:close()
         sock:close()
         listener:close()

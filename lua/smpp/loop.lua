@@ -79,21 +79,23 @@ end
 -- nothing ready; then Lua code runs (so the standalone interpreter's Ctrl-C
 -- hook raises "interrupted!" here) and, if nothing was raised, polls again
 -- for the time that is left: "timeout" only once the deadline has passed.
+-- (Its lists are kept: at top level one wait runs at a time.)
+local bfds, bevs, bready = {}, {}, {}
 local function block(sock, events, deadline)
-    local fds, evs = {}, {}
-    gather(sock, events, fds, evs, nil, nil, 0)
-    if #fds == 0 and not deadline then
+    local fds, evs = bfds, bevs
+    local n = gather(sock, events, fds, evs, nil, nil, 0)
+    for k = n + 1, #fds do fds[k], evs[k] = nil, nil end
+    if n == 0 and not deadline then
         return "timeout"
     end
     while true do
         local timeout = deadline and deadline - now_ms() or -1
         if deadline and timeout < 0 then timeout = 0 end
-        if #fds > 0 then
-            for _, r in ipairs(poll(fds, evs, timeout)) do
-                if r ~= 0 then return "ready" end
-            end
+        if n > 0 then
+            local _, ready = poll(fds, evs, timeout, bready)
+            if ready > 0 then return "ready" end
         elseif timeout > 0 then
-            poll(fds, evs, timeout)
+            poll(fds, evs, timeout, bready)
         end
         if deadline and now_ms() >= deadline then return "timeout" end
     end
@@ -223,7 +225,7 @@ end
 --- is raised here. The coroutines woken (by their socket, their deadline
 --- or a signal) run first; poll waits only when none can run.
 function _M.run()
-    local fds, evs, who = {}, {}, {}
+    local fds, evs, who, got = {}, {}, {}, {}
     while true do
         while #runnable > 0 do
             local list = runnable
@@ -246,7 +248,7 @@ function _M.run()
         for k = n + 1, #fds do fds[k], evs[k], who[k] = nil, nil, nil end
         local timeout = first and first - now_ms() or -1
         if first and timeout < 0 then timeout = 0 end
-        local got = poll(fds, evs, timeout)
+        poll(fds, evs, timeout, got)
         for i = 1, n do
             if got[i] ~= 0 then wake(who[i], "ready") end
         end

@@ -235,7 +235,9 @@ end
 --- Writes out what the session has to send, waiting while the socket is
 --- full, until deadline. Returns true, or nil, message, code.
 function Link:flush(deadline)
-    local ok, err, code = loop.ready(self.sock, "w", deadline, write_step, self)
+    local sock = self.sock
+    if self.session:pending() == 0 and not (sock.pending and sock:pending()) then return true end
+    local ok, err, code = loop.ready(sock, "w", deadline, write_step, self)
     if ok == false then return nil, "write: timed out", "timeout" end
     return ok, err, code
 end
@@ -318,7 +320,7 @@ function Link:pollfd()
 end
 
 function Link:events()
-    local pending = #self.session:output() > 0 or (self.sock.pending and self.sock:pending())
+    local pending = self.session:pending() > 0 or (self.sock.pending and self.sock:pending())
     return pending and "rw" or "r"
 end
 

@@ -616,6 +616,13 @@ static int l_outstanding(lua_State *L)
     return 1;
 }
 
+/* session:refusals() -> how many submits were answered 0x58 or 0x14 */
+static int l_refusals(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)smpp_session_refusals(check_session(L)));
+    return 1;
+}
+
 /* session:close(reason): the link is gone */
 static int l_close(lua_State *L)
 {
@@ -670,6 +677,7 @@ void lsmpp_open_session(lua_State *L, int top)
                                        {"deadline", l_deadline},
                                        {"state", l_state},
                                        {"outstanding", l_outstanding},
+                                       {"refusals", l_refusals},
                                        {"close", l_close},
                                        {"submit_delay", l_submit_delay},
                                        {"last_rx", l_last_rx},

@@ -55,6 +55,7 @@ struct smpp_session {
     /* Submits refused with 0x58 / 0x14, to go again in their first order. */
     unsigned *resend;
     unsigned nresend;
+    uint64_t refusals; /* submits answered 0x58 / 0x14, resent or not */
 
     int64_t last_rx;       /* when the peer last sent anything */
     int64_t seen;          /* the latest time the session was told */
@@ -175,6 +176,11 @@ const char *smpp_session_error(const smpp_session *s)
 unsigned smpp_session_outstanding(const smpp_session *s)
 {
     return s->nreqs;
+}
+
+uint64_t smpp_session_refusals(const smpp_session *s)
+{
+    return s->refusals;
 }
 
 /* ---- who may send what (3.4 section 2.3 and the PDU descriptions) -------- */
@@ -659,6 +665,7 @@ static int handle_pdu(smpp_session *s, const uint8_t *p, size_t len, smpp_event 
         }
         if (is_submit(command_class(r->command_id))) {
             int refused = pdu->command_status == 0x58 || pdu->command_status == 0x14;
+            s->refusals += (uint64_t)refused;
             if (refused && s->cfg.throttle != NULL)
                 smpp_throttle_backoff(s->cfg.throttle, s->last_rx);
             else if (pdu->command_status == 0 && s->cfg.throttle != NULL)

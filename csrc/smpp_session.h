@@ -124,6 +124,10 @@ int64_t smpp_session_submit_delay(const smpp_session *s, int64_t now);
 /* Requests outstanding, and whether the window has room. */
 unsigned smpp_session_outstanding(const smpp_session *s);
 
+/* How many submits the peer answered with 0x58 or 0x14 (each sent again
+ * while its time and max_resends allow). */
+uint64_t smpp_session_refusals(const smpp_session *s);
+
 /* The link is gone (the transport saw EOF or an error): every outstanding
  * request ends as ABORTED, then CLOSED with the reason. */
 void smpp_session_close(smpp_session *s, const char *reason);

@@ -381,8 +381,37 @@ describe("client:send the short way", function()
             assert.are.same({ nil, "timeout" }, { ids, code })
             assert.matches("no response to submit_sm within 0.3 s", err)
             local st = c:stats()
-            assert.are.same({ 0, 4, 3, 1 },
-                { st.sent, st.failed, st.failed_by_status[0x45], st.failed_by_status.timeout })
+            assert.are.same({ 4, 0, 4, 3, 1 },
+                { st.sent, st.accepted, st.failed, st.failed_by_status[0x45], st.failed_by_status.timeout })
+            assert.matches("sent=4 accepted=0 parts=0 failed=4 ", tostring(st), 1, true)
+            assert.matches("failed_by_status={0x45:3 timeout:1}", tostring(st), 1, true)
+            c:close()
+        end)
+    end)
+
+    it("counts the SMSC's 0x58 answers, and reconnects only when a bind is made again", function()
+        with_sim({ throttle = 5 }, function(sim, port)
+            local c = assert(connect(port, { window = 10, reconnect = { min = 0.05, max = 0.1 } }))
+            local list = {}
+            for i = 1, 12 do list[i] = { to = tostring(i), text = "m" .. i, timeout = 10 } end
+            for i, r in ipairs(c:send_many(list)) do assert.is_string(r[1], "message " .. i) end
+            local st = c:stats()
+            assert.are.equal(sim.stats.throttled, st.throttled)
+            assert.is_true(st.throttled > 0, "the simulator refused none")
+            assert.are.same({ 12, 12, 0 }, { st.sent, st.accepted, st.reconnects })
+            -- the link drops and the SMSC refuses binds for a while (0x0D):
+            -- the attempts that fail are not reconnects
+            sim.max_binds = 0
+            sim:drop()
+            c:run(0.5)
+            assert.are.equal(0, c:stats().reconnects)
+            assert.is_true(sim.stats.refused_binds > 0, "no bind was tried")
+            sim.max_binds = 2
+            local deadline = loop.now() + 3000
+            while c:stats().bound == 0 and loop.now() < deadline do c:run(0.05) end
+            st = c:stats()
+            assert.are.same({ 1, 1 }, { st.bound, st.reconnects })
+            assert.are.equal(sim.stats.throttled, st.throttled) -- the dropped engine's count is kept
             c:close()
         end)
     end)

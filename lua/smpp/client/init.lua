@@ -95,9 +95,9 @@ function _M.connect(opts)
         joiner = false, tracker = false,
         queue = { head = 1, tail = 0 }, retry = {}, next_job = 0, turned_at = now_ms(), sink = {}, link_changes = 0,
         flush_every = max(8, floor(o.window / 2)),
-        counters = { sent = 0, parts = 0, failed = 0, failed_by_status = {}, unsent = 0, resent = 0, late = 0,
-            throttled = 0, receipts = 0, unmatched = 0, messages = 0, partial = 0, delivered = 0, deferred = 0,
-            binds = 0, reconnects = 0, disconnects = 0, timeouts = 0 },
+        counters = { sent = 0, accepted = 0, parts = 0, failed = 0, failed_by_status = {}, unsent = 0, resent = 0,
+            late = 0, throttled = 0, receipts = 0, unmatched = 0, messages = 0, partial = 0, delivered = 0,
+            deferred = 0, binds = 0, reconnects = 0, disconnects = 0, timeouts = 0 },
     }, Client)
     for name in pairs(options.EVENTS) do c.queues[name] = {} end
     for name, fn in pairs(o.on or {}) do c.handlers[name] = fn end
@@ -295,11 +295,34 @@ function Client:run(seconds)
     return self
 end
 
---- Counters: sent (messages accepted), parts, failed (and by code), unsent,
---- resent, late (accepted after their call had ended), throttled,
---- receipts (unmatched: not known by id), messages, partial, delivered,
---- deferred (answered 0x64: nobody could take them), binds, reconnects,
---- disconnects, timeouts; and the sessions: bound, outstanding, queued.
+-- What stats() returns prints as its counters, in the REPL too:
+-- "sent=2 accepted=2 parts=3 failed=0 ...".
+local STATS_ORDER = { "sent", "accepted", "parts", "failed", "unsent", "resent", "late", "throttled", "timeouts",
+    "receipts", "unmatched", "messages", "partial", "delivered", "deferred", "binds", "reconnects", "disconnects",
+    "sessions", "bound", "outstanding", "limits" }
+local Stats = { __tostring = function(st)
+    local out = {}
+    for _, k in ipairs(STATS_ORDER) do
+        if st[k] ~= nil then out[#out + 1] = k .. "=" .. tostring(st[k]) end
+    end
+    local by = {}
+    for code, n in pairs(st.failed_by_status) do
+        by[#by + 1] = (type(code) == "number" and format("0x%02X", code) or code) .. ":" .. n
+    end
+    table.sort(by)
+    if by[1] then out[#out + 1] = "failed_by_status={" .. concat(by, " ") .. "}" end
+    if st.slots then out[#out + 1] = "slots={" .. concat(st.slots, ",") .. "}" end
+    return concat(out, " ")
+end }
+
+--- Counters: sent (messages whose first part left), accepted (messages
+--- the SMSC took, all parts) and parts (their parts), failed (and by code),
+--- unsent, resent, late (accepted after their call had ended), throttled
+--- (the SMSC's 0x58 and 0x14 answers: each sent again while its time
+--- allows), receipts (unmatched: not known by id), messages, partial,
+--- delivered, deferred (answered 0x64: nobody could take them), binds,
+--- reconnects (binds made again after a lost link), disconnects, timeouts;
+--- and the sessions: bound, outstanding, queued.
 function Client:stats()
     local out = {}
     for k, v in pairs(self.counters) do
@@ -319,9 +342,12 @@ function Client:stats()
     for _, s in ipairs(self.sessions) do
         if s.bound then out.bound = out.bound + 1 end
         if s.slot then out.slots[#out.slots + 1] = s.slot end
-        if s.engine then out.outstanding = out.outstanding + s.engine:outstanding() end
+        if s.engine then
+            out.outstanding = out.outstanding + s.engine:outstanding()
+            out.throttled = out.throttled + s.engine:refusals()
+        end
     end
-    return out
+    return setmetatable(out, Stats)
 end
 
 --- Stops new sends (what still waits for a session ends "unsent"), waits

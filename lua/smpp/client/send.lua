@@ -168,7 +168,7 @@ local function finish(c, job)
     if job.waiter then sessions.wake_job(c, job) end
     local counters = c.counters
     if job.code == nil then
-        counters.sent, counters.parts = counters.sent + 1, counters.parts + job.n
+        counters.accepted, counters.parts = counters.accepted + 1, counters.parts + job.n
     else
         counters.failed = counters.failed + 1
         counters.failed_by_status[job.code] = (counters.failed_by_status[job.code] or 0) + 1
@@ -359,6 +359,7 @@ local function took(c, job, i, from)
         if job.waiting == 0 then job.waiting = nil end
         return
     end
+    if i == 1 then c.counters.sent = c.counters.sent + 1 end -- its first part left
     job.next = i + 1
     if job.next <= job.n then return end
     local q = c.queue

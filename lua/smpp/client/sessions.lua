@@ -72,6 +72,7 @@ function _M.down(c, s, why)
     end
     c.link_changes = c.link_changes + 1
     local was_bound = s.bound
+    if engine then c.counters.throttled = c.counters.throttled + engine:refusals() end
     s.bound, s.engine = false, nil
     if s.slot then -- given back: a standby elsewhere may take it
         c.limits:release(s.slot, c.me)
@@ -220,11 +221,12 @@ local function maintain(c, deadline)
     if c.limits then renew_slots(c) end
     for _, s in ipairs(c.sessions) do
         if not s.link and s.retry_at and now_ms() >= s.retry_at then
-            c.counters.reconnects = c.counters.reconnects + 1
             local until_ms = now_ms() + floor(c.opts.timeout * 1000)
             local cut = deadline and deadline < until_ms
             local ok, err, code = _M.bind(c, s, cut and deadline or until_ms)
-            if not ok then
+            if ok then
+                c.counters.reconnects = c.counters.reconnects + 1
+            else
                 if c.log then c.log("warn", "%s: reconnect failed: %s", session_name(c, s), err) end
                 local failures = s.failures
                 _M.down(c, s, err)

@@ -14,10 +14,12 @@ local _M = {}
 -- message_state (5.2.28) by number: the stat words of the receipt text.
 local STATE_NAMES = core.receipt_states
 
--- States after which the SMSC makes no further delivery attempt. ACCEPTD is
--- left out (many SMSCs send it as "accepted for delivery", before the final
--- receipt), and so is UNKNOWN (SMPP 5.0: "may be intermediate or permanent").
-local FINAL = { DELIVRD = true, EXPIRED = true, DELETED = true, UNDELIV = true, REJECTD = true }
+-- States after which the SMSC makes no further delivery attempt (SMPP 3.4
+-- 5.2.28): ACCEPTD among them (the message was read on the subscriber's
+-- behalf). UNKNOWN is left out (SMPP 5.0: "may be intermediate or
+-- permanent"); an SMSC that reports a state on the way sets the
+-- intermediate bit of esm_class, which is_receipt tells apart.
+local FINAL = { DELIVRD = true, EXPIRED = true, DELETED = true, UNDELIV = true, ACCEPTD = true, REJECTD = true }
 
 -- esm_class bits 5-2 (5.2.12) of the deliver_sm / data_sm that carry a receipt
 -- (the session's compact receipts are chosen by the same bits, in C).
@@ -163,7 +165,7 @@ function _M.same_id(a, b)
 end
 
 --- Whether a stat word (any case) or a message_state number is final: the
---- SMSC will not try again (DELIVRD EXPIRED DELETED UNDELIV REJECTD).
+--- SMSC will not try again (DELIVRD EXPIRED DELETED UNDELIV ACCEPTD REJECTD).
 function _M.final(stat)
     if type(stat) == "number" then
         stat = STATE_NAMES[stat]

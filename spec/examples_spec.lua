@@ -56,6 +56,19 @@ describe("examples", function()
         assert.matches("50 of 50 sent from 50 coroutines", out)
     end)
 
+    it("cqueues.lua sends from cqueues coroutines and gets every receipt", function()
+        local out, status = run(lua_cmd(q(root .. "/examples/cqueues.lua") .. " 8", sim_env(sim)))
+        assert.are.equal(0, status, out)
+        for i = 1, 8 do
+            assert.matches("cq%-" .. i .. ": message id %x+\n", out)
+            assert.matches("receipt for cq%-" .. i .. ": DELIVRD\n", out)
+        end
+        assert.matches("8 sent, 8 receipts\n$", out)
+        local _, counts = support.stop_sim(sim)
+        assert.are.equal(8, counts.submits)
+        assert.are.equal(8, counts.receipts)
+    end)
+
     it("receive.lua prints the MOs and receipts that reach a receiver bind", function()
         local listener = assert(io.popen(lua_cmd(q(root .. "/examples/receive.lua") .. " 3", sim_env(sim))
             .. " 2>&1", "r"))

@@ -11,14 +11,15 @@
 --
 -- TLS: sslhandshake with SNI and verification (on by default) against the
 -- CAs nginx trusts for Lua sockets: lua_ssl_trusted_certificate and
--- lua_ssl_verify_depth in nginx.conf. tls.server_name names the host to
--- check when connecting to an address.
+-- lua_ssl_verify_depth in nginx.conf. nginx checks a certificate against a
+-- host name only, never an address: connecting to an address with
+-- verification on takes tls.server_name, the name to check.
 local core = require "smpp.core"
 local semaphore = require "ngx.semaphore"
 
 local ngx = ngx
 local format, floor, max = string.format, math.floor, math.max
-local ipairs, setmetatable, type = ipairs, setmetatable, type
+local ipairs, pcall, setmetatable, type = ipairs, pcall, setmetatable, type
 local now_ms = core.now_ms
 
 local _M = {}
@@ -42,11 +43,39 @@ function _M.tls_config(tls)
     return { verify = tls.verify ~= false, server_name = tls.server_name }
 end
 
+local function is_address(host)
+    return host:find("^%d+%.%d+%.%d+%.%d+$") ~= nil or host:find(":", 1, true) ~= nil
+end
+
+-- The name sent (SNI) and checked on the certificate: the server_name
+-- given, else host when it is a name; none for an address unchecked.
+local function tls_name(host, tls, server_name)
+    local name = server_name or tls.server_name
+    if name then return name end
+    if not is_address(host) then return host end
+    if tls.verify then
+        return nil, format("TLS to the address %s inside nginx: nginx checks the certificate against a "
+            .. "host name only; set tls.server_name to the name on the SMSC's certificate", host), "tls"
+    end
+    return nil
+end
+
 --- Connects to host:port (names go through nginx's resolver directive),
 --- with TLS when opts.tls is set; opts.timeout seconds (default 10) for the
 --- connect and for each later send. Returns a stream or nil, message, code.
 function _M.connect(host, port, opts)
     opts = opts or {}
+    local tls, name = opts.tls, nil
+    if tls then
+        if type(tls) ~= "table" or tls.verify == nil then
+            local cerr, ccode
+            tls, cerr, ccode = _M.tls_config(tls)
+            if not tls then return nil, cerr, ccode end
+        end
+        local nerr, ncode
+        name, nerr, ncode = tls_name(host, tls, opts.server_name)
+        if nerr then return nil, nerr, ncode end
+    end
     local ms = floor((opts.timeout or 10) * 1000)
     local sock, err = ngx.socket.tcp()
     if not sock then
@@ -58,23 +87,17 @@ function _M.connect(host, port, opts)
     if not ok then
         return nil, format("connect to %s:%d: %s", host, port, err), err == "timeout" and "timeout" or "net"
     end
-    local tls = opts.tls
     if tls then
-        if type(tls) ~= "table" or tls.verify == nil then
-            local cerr, ccode
-            tls, cerr, ccode = _M.tls_config(tls)
-            if not tls then
-                sock:close()
-                return nil, cerr, ccode
-            end
+        -- lua-resty-core raises ("assertion failed!") when a handshake done
+        -- at once fails its verification afterwards: nginx logs the reason
+        local hok, session, herr = pcall(sock.sslhandshake, sock, nil, name, tls.verify)
+        if not hok then
+            session, herr = nil, "failed (nginx's error log has the reason)"
         end
-        local name = opts.server_name or tls.server_name or host
-        local session
-        session, err = sock:sslhandshake(nil, name, tls.verify)
         if not session then
             sock:close()
-            return nil, format("TLS handshake with %s:%d (%s): %s", host, port, name, err),
-                err == "timeout" and "timeout" or "tls"
+            return nil, format("TLS handshake with %s:%d (%s): %s", host, port, name or "no name", herr),
+                herr == "timeout" and "timeout" or "tls"
         end
     end
     return { sock = sock, tls = tls and true or nil }

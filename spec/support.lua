@@ -208,8 +208,9 @@ function _M.free_port()
 end
 
 --- One HTTP/1.0 exchange with 127.0.0.1:port over smpp.core sockets (it
---- yields inside smpp.spawn): status, body; or nil, message.
-function _M.http(port, method, path, body, seconds)
+--- yields inside smpp.spawn): status, body; or nil, message. A body goes as
+--- content_type (default application/x-www-form-urlencoded).
+function _M.http(port, method, path, body, seconds, content_type)
     local core, loop = require "smpp.core", require "smpp.loop"
     local sock, err = core.tcp_connect("127.0.0.1", port)
     if not sock then return nil, err end
@@ -226,7 +227,8 @@ function _M.http(port, method, path, body, seconds)
     end
     local req = format("%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\n", method, path)
     if body then
-        req = req .. format("Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n", #body)
+        req = req .. format("Content-Type: %s\r\nContent-Length: %d\r\n",
+            content_type or "application/x-www-form-urlencoded", #body)
     end
     req = req .. "\r\n" .. (body or "")
     local from = 1

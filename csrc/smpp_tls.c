@@ -171,15 +171,15 @@ static int load_files(smpp_tls_config *c, const smpp_tls_options *o, char *err, 
 
     if (c->verify && (o->ca_file != NULL || o->ca_dir != NULL)) {
         if (o->ca_file != NULL && !SSL_CTX_load_verify_file(c->ctx, o->ca_file)) {
-            snprintf(what, sizeof what, "ca_file '%s': cannot load CA certificates", o->ca_file);
+            snprintf(what, sizeof what, "tls.ca '%s': cannot load CA certificates", o->ca_file);
             goto fail;
         }
         if (o->ca_dir != NULL && !SSL_CTX_load_verify_dir(c->ctx, o->ca_dir)) {
-            snprintf(what, sizeof what, "ca_dir '%s': cannot use as a CA directory", o->ca_dir);
+            snprintf(what, sizeof what, "tls.ca_dir '%s': cannot use as a CA directory", o->ca_dir);
             goto fail;
         }
     } else if (c->verify && c->server) {
-        snprintf(what, sizeof what, "verifying client certificates needs ca_file or ca_dir");
+        snprintf(what, sizeof what, "verifying client certificates needs tls.ca or tls.ca_dir");
         goto fail;
     } else if (c->verify && !SSL_CTX_set_default_verify_paths(c->ctx)) {
         snprintf(what, sizeof what, "cannot use the system trust store");
@@ -195,24 +195,24 @@ static int load_files(smpp_tls_config *c, const smpp_tls_options *o, char *err, 
     if (o->cert_file == NULL) {
         if (c->server || o->key_file != NULL) {
             snprintf(what, sizeof what, "%s",
-                     c->server ? "a server needs cert_file (and key_file)"
-                               : "key_file given without cert_file");
+                     c->server ? "a server needs tls.cert (and tls.key)"
+                               : "tls.key given without tls.cert");
             goto fail;
         }
         return 1;
     }
     if (!SSL_CTX_use_certificate_chain_file(c->ctx, o->cert_file)) {
-        snprintf(what, sizeof what, "cert_file '%s': cannot load the certificate", o->cert_file);
+        snprintf(what, sizeof what, "tls.cert '%s': cannot load the certificate", o->cert_file);
         goto fail;
     }
     if (!SSL_CTX_use_PrivateKey_file(c->ctx, key, SSL_FILETYPE_PEM)) {
         unsigned long e = ERR_peek_last_error();
         if (ERR_GET_LIB(e) == ERR_LIB_X509 && ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH)
-            snprintf(what, sizeof what, "%s '%s' does not match cert_file '%s'",
-                     o->key_file != NULL ? "key_file" : "the key in cert_file", key, o->cert_file);
+            snprintf(what, sizeof what, "%s '%s' does not match tls.cert '%s'",
+                     o->key_file != NULL ? "tls.key" : "the key in tls.cert", key, o->cert_file);
         else
             snprintf(what, sizeof what, "%s '%s': cannot load the private key",
-                     o->key_file != NULL ? "key_file" : "cert_file (no key_file given)", key);
+                     o->key_file != NULL ? "tls.key" : "tls.cert (no tls.key given)", key);
         goto fail;
     }
     return 1;
@@ -452,13 +452,13 @@ static void certificate_problem(smpp_tls *t, int e, int depth, X509 *cert)
     case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
         snprintf(t->verify_why, sizeof t->verify_why,
                  "unknown CA: %s (%s) is self-signed and not trusted (give it, or its CA, as "
-                 "ca_file)",
+                 "tls = { ca = \"file.pem\" })",
                  whose, subject);
         break;
     case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
         snprintf(t->verify_why, sizeof t->verify_why,
                  "unknown CA: the %s's certificate chain ends in the self-signed CA %s, which is "
-                 "not trusted (give it as ca_file)",
+                 "not trusted (give it as tls = { ca = \"file.pem\" })",
                  peer, subject);
         break;
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
@@ -467,7 +467,7 @@ static void certificate_problem(smpp_tls *t, int e, int depth, X509 *cert)
     case X509_V_ERR_CERT_UNTRUSTED:
         snprintf(t->verify_why, sizeof t->verify_why,
                  "unknown CA: %s (%s) is issued by %s, which is not a trusted CA (give the CA "
-                 "certificate as ca_file or ca_dir)",
+                 "certificate as tls = { ca = \"file.pem\" } or tls.ca_dir)",
                  whose, subject, issuer);
         break;
     default:
@@ -544,7 +544,8 @@ static void cause(const smpp_tls *t, int sslerr, int r, int handshake, char *out
                  peer);
         break;
     case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
-        snprintf(out, cap, "the %s requires a client certificate (give cert_file and key_file)",
+        snprintf(out, cap,
+                 "the %s requires a client certificate (give tls = { cert = ..., key = ... })",
                  peer);
         break;
     case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:

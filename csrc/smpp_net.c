@@ -34,9 +34,16 @@ static int resolve(const char *host, const char *name, int port, int flags, stru
                    char *err, size_t errlen)
 {
     struct addrinfo hints;
-    char service[8], msg[128];
+    char service[8], msg[128], literal[64];
+    size_t len = host ? strlen(host) : 0;
     int rc;
 
+    /* "[::1]", an IPv6 address as URLs and our own messages write it */
+    if (len > 2 && host[0] == '[' && host[len - 1] == ']' && len - 2 < sizeof literal) {
+        memcpy(literal, host + 1, len - 2);
+        literal[len - 2] = '\0';
+        host = literal;
+    }
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;

@@ -256,6 +256,125 @@ describe("client:send", function()
             c:close()
         end)
     end)
+
+    it("submit_multi takes distribution lists and long texts; its addresses are checked at the call", function()
+        local seen = {}
+        with_sim({ throttle = 0, log = function(line) seen[#seen + 1] = line end }, function(_, port)
+            local c = assert(connect(port))
+            local long = string.rep("0123456789", 30) -- 300 octets: past short_message's 254
+            assert.is_string(assert(c:submit_multi{ to = { "4471" }, dl = { "staff" }, text = long }).message_id)
+            local got
+            for _, line in ipairs(seen) do
+                if line:find("^<%- submit_multi") then got = line end
+            end
+            assert.matches('dl_name="staff"', got, 1, true)
+            assert.matches('destination_addr="4471"', got, 1, true)
+            assert.matches("message_payload=", got, 1, true)
+            local function raised(m)
+                local ok, err = pcall(function() local r = c:submit_multi(m); return r end)
+                assert.is_false(ok)
+                assert.matches("client_spec.lua", err) -- at the caller's line
+                return err
+            end
+            assert.matches("to%[2%] is 21 characters, a destination_addr holds at most 20",
+                raised{ to = { "1", string.rep("2", 21) }, text = "x" })
+            assert.matches("dl%[1%] is 21 characters, a dl_name holds at most 20",
+                raised{ dl = { string.rep("d", 21) }, text = "x" })
+            assert.matches("to%[1%] must be a non%-empty string", raised{ to = { "" }, text = "x" })
+            assert.matches("give to", raised{ text = "x" })
+            local many = {}
+            for i = 1, 255 do many[i] = tostring(i) end
+            assert.matches("255 destinations: a submit_multi takes at most 254", raised{ to = many, text = "x" })
+            c:close()
+        end)
+    end)
+
+    it("replace_sm keeps the message's alphabet: the text in it, or an error that says why", function()
+        local seen = {}
+        with_sim({ throttle = 0, log = function(line) seen[#seen + 1] = line end }, function(_, port)
+            local c = assert(connect(port))
+            local id = assert(c:send{ to = "447700900123", text = "Привет" })[1]
+            assert.is_true(c:replace{ id = id, text = "Пока", encoding = "ucs2" })
+            local got
+            for _, line in ipairs(seen) do
+                if line:find("^<%- replace_sm") then got = line end
+            end
+            assert.matches('short_message="\\4\\31\\4>', got, 1, true) -- "По" in UCS-2
+            local ok, err, code = c:replace{ id = id, text = "Пока" } -- not in GSM 7-bit
+            assert.are.same({ nil, "text" }, { ok, code })
+            assert.is_string(err)
+            ok, err, code = c:replace{ id = id, text = string.rep("x", 255) }
+            assert.are.same({ nil, "text" }, { ok, code })
+            assert.matches("255 octets: a replace_sm holds at most 254", err)
+            c:close()
+        end)
+    end)
+end)
+
+describe("smpp.connect: what goes wrong at the door reads clearly", function()
+    local posix = require "smpp.transport.posix"
+
+    it("plain TCP to a TLS port, or a port that closes at once, hints at TLS; it is not 'refused'", function()
+        local dir = support.certificates()
+        with_sim({ throttle = 0, tls_port = 0, tls = { cert = dir .. "/server.pem", key = dir .. "/server.key" } },
+            function(_, _, tls_port)
+                local c, err, code = connect(tls_port, { timeout = 3 })
+                assert.is_nil(c)
+                assert.are.equal("closed", code)
+                assert.matches("bind_transceiver: no answer, the link ended: ", err, 1, true)
+                assert.matches("(if the port is a TLS port, set tls = true)", err, 1, true)
+                assert.is_nil(err:find("refused"))
+                -- over TLS without the CA: the hint names the option as it is written
+                c, err, code = connect(tls_port, { tls = true, timeout = 3 })
+                assert.are.same({ nil, "tls" }, { c, code })
+                assert.matches('tls = { ca = "file.pem" }', err, 1, true)
+                assert.is_nil(err:find("ca_file"))
+                assert(connect(tls_port, { tls = { ca = dir .. "/ca.pem" }, timeout = 3 })):close()
+            end)
+        local closer = assert(posix.listen("127.0.0.1", 0))
+        loop.spawn(function()
+            local s = posix.accept(closer, loop.now() + 5000)
+            if s then s:close() end
+        end)
+        local c, err, code
+        loop.spawn(function() c, err, code = connect(closer:port(), { timeout = 3 }) end)
+        loop.run()
+        closer:close()
+        assert.are.same({ nil, "closed" }, { c, code })
+        assert.matches("no answer, the link ended", err, 1, true)
+    end)
+
+    it("a TLS alert during the bind (a client certificate required) is code 'tls', with the option to give", function()
+        local dir = support.certificates()
+        local port = support.free_port()
+        local pid = support.spawn(("exec openssl s_server -quiet -accept 127.0.0.1:%d -cert %s/server.pem "
+            .. "-key %s/server.key -Verify 1 -tls1_3 >/dev/null 2>&1"):format(port, dir, dir))
+        local c, err, code
+        support.eventually(5, function()
+            c, err, code = smpp.connect{ port = port, system_id = "a", password = "b", timeout = 3,
+                tls = { ca = dir .. "/ca.pem" } }
+            return code ~= "net"
+        end)
+        support.kill(pid)
+        assert.are.same({ nil, "tls" }, { c, code })
+        assert.matches("requires a client certificate (give tls = { cert = ..., key = ... })", err, 1, true)
+    end)
+
+    it("takes an IPv6 host written in brackets, as its messages write it", function()
+        local l6 = posix.listen("::1", 0)
+        if l6 then -- a host with IPv6 loopback: a bind over it
+            l6:close()
+            with_sim({ throttle = 0, host = "::1" }, function(_, port)
+                local c = assert(smpp.connect{ host = "[::1]", port = port, system_id = ACCOUNT, password = PASSWORD })
+                assert.matches("@::1:", tostring(c), 1, true)
+                c:close()
+            end)
+        else -- none: the address is read (a connect error, not a failure to resolve)
+            local c, err, code = smpp.connect{ host = "[::1]", port = 9, system_id = "a", timeout = 1 }
+            assert.are.same({ nil, "net" }, { c, code })
+            assert.is_nil(err:find("resolve"), err)
+        end
+    end)
 end)
 
 describe("client:send the short way", function()

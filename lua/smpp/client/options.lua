@@ -172,7 +172,8 @@ function _M.connect(opts)
         o[name] = v
     end
     take("host", kind_of(opts, "host", "string"))
-    o.host = o.host or "127.0.0.1"
+    -- "[::1]" (as URLs and this library's messages write an IPv6 address) is ::1
+    o.host = o.host and (o.host:match("^%[(.+)%]$") or o.host) or "127.0.0.1"
     local tls_kind = type(opts.tls)
     if opts.tls ~= nil and tls_kind ~= "boolean" and tls_kind ~= "table" and tls_kind ~= "userdata" then
         return nil, "tls must be true, a table of TLS options or a tls_config"
@@ -278,11 +279,14 @@ local function time_value(name)
     end
 end
 local function any() end
+--- nil when v may be an address of the field what (destination_addr,
+--- dl_name: 20 characters at most), else why not, naming it name.
+function _M.address(name, what, v)
+    if type(v) ~= "string" or v == "" then return name .. " must be a non-empty string" end
+    if #v > 20 then return format("%s is %d characters, a %s holds at most 20", name, #v, what) end
+end
 local FIELD = {
-    to = function(v)
-        if type(v) ~= "string" or v == "" then return "to must be a non-empty string" end
-        if #v > 20 then return format("to is %d characters, a destination_addr holds at most 20", #v) end
-    end,
+    to = function(v) return _M.address("to", "destination_addr", v) end,
     from = string_value("from", 20, "source_addr"), text = string_value("text"), data = string_value("data"),
     encoding = string_value("encoding"), concat = string_value("concat"), substitute = any, receipt = any,
     ref = any, meta = table_value("meta"), fields = table_value("fields"), service_type = string_value("service_type"),

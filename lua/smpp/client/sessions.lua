@@ -131,7 +131,8 @@ function _M.bind(c, s, deadline)
     end
     local engine = core.session{ role = "esme", window = o.window, response_timeout = o.response_timeout,
         enquire_link = o.enquire_link, throttle = c.bucket, max_resends = o.max_resends, charset = o.charset }
-    s.engine, s.link = engine, c.T.link(stream, engine)
+    local link = c.T.link(stream, engine)
+    s.engine, s.link = engine, link
     c.link_changes = c.link_changes + 1
     if c.log and o.trace then s.link.tap = tracer(c, s) end
     local job = send.internal()
@@ -145,16 +146,22 @@ function _M.bind(c, s, deadline)
     -- the answer comes through the client's own loop, like any other
     if not _M.await(c, function() return job.done or s.engine ~= engine end, deadline) then
         _M.down(c, s, "bind timed out")
-        return nil, format("bind_%s: no answer within %g s", s.kind, o.timeout), "timeout"
+        return nil, format("bind_%s: no answer within %g s%s", s.kind, o.timeout,
+            not o.tls and " (if the port is a TLS port, set tls = true)" or ""), "timeout"
     end
     if not job.resp or job.code then
-        local why = format("bind_%s refused: %s", s.kind, job.err or "the link closed")
+        local why, why_code = format("bind_%s refused: %s", s.kind, job.err), job.code
+        if not job.resp then -- no answer: the link ended first (a TLS alert, a port that is not SMPP's)
+            why_code = link.lost_code == "tls" and "tls" or "closed"
+            why = format("bind_%s: no answer, the link ended: %s%s", s.kind, job.err or "closed",
+                why_code ~= "tls" and not o.tls and " (if the port is a TLS port, set tls = true)" or "")
+        end
         if s.engine == engine then
             s.link:close()
             s.link, s.engine = nil, nil
             c.link_changes = c.link_changes + 1
         end
-        return nil, why, job.code or "closed"
+        return nil, why, why_code
     end
     s.bound, s.failures = true, 0
     s.peer = job.resp.system_id

@@ -248,7 +248,7 @@ function Link:drain()
     local got, lost = false, nil
     local plain = self.sock.tls == nil
     while true do
-        local data, err = self.sock:read()
+        local data, err, code = self.sock:read()
         if data then
             if self.tap then self.tap("in", data) end
             self.session:feed(data, loop.now())
@@ -259,8 +259,9 @@ function Link:drain()
                 return got, nil
             end
         else
-            if data == nil then
+            if data == nil then -- gone: why, and its code ("closed", "net", "tls") kept
                 lost = err == "closed" and "the peer closed the connection" or err
+                self.lost_code = code
             end
             return got, lost
         end

@@ -148,3 +148,62 @@ describe("make demo", function()
         assert.matches("demo done", out)
     end)
 end)
+
+describe("examples/openresty/run.sh", function()
+    it("serves the API in nginx against the simulator, answers the curl it prints, and stops both on Ctrl-C",
+        function()
+        local json = require "dkjson"
+        local port = support.free_port()
+        -- (env: a Ctrl-C reaches the script even when this suite runs in the background)
+        local p = assert(io.popen(("echo \"pid $$\"; HTTP_PORT=%d exec env --default-signal=INT sh %s 2>&1")
+            :format(port, q(root .. "/examples/openresty/run.sh")), "r"))
+        local pid = tonumber(p:read("*l"):match("^pid (%d+)$"))
+        local out, curl = {}, {}
+        for line in p:lines() do
+            out[#out + 1] = line
+            curl[#curl + 1] = line:match("^  (curl .*)$")
+            if line:match("Ctrl%-C stops both%.$") then break end
+        end
+        local printed = table.concat(out, "\n")
+        local function stop()
+            if not pid then return "" end
+            os.execute("kill -INT " .. pid)
+            pid = nil
+            local rest = p:read("*a")
+            p:close()
+            return rest
+        end
+        finally(stop)
+        assert.are.equal(3, #curl, printed)
+        local sim_pid = tonumber(printed:match("smpp%-sim %(pid (%d+)%)"))
+        local nginx_pid = tonumber(printed:match("nginx %(pid (%d+)%)"))
+        local prefix = printed:match("Logs: (%S+)/error%.log")
+        assert.is_truthy(sim_pid and nginx_pid and prefix, printed)
+
+        -- the curl lines, through a socket: POST /sms as JSON, then its receipt by ref
+        local body, path = curl[1]:match("^curl %-s %-H 'Content%-Type: application/json' %-d '(.-)' "
+            .. "http://127%.0%.0%.1:" .. port .. "(/sms)$")
+        assert.is_truthy(body, curl[1])
+        local status, answer = support.http(port, "POST", path, body, 30, "application/json")
+        assert.are.equal(200, status, answer)
+        assert.matches("^%x+$", json.decode(answer).ids[1])
+        local receipt_path = curl[2]:match("^curl %-s 'http://127%.0%.0%.1:" .. port .. "(/receipts%?ref=r1)'$")
+        assert.is_truthy(receipt_path, curl[2])
+        local got = support.eventually(10, function()
+            local s, b = support.http(port, "GET", receipt_path)
+            return s == 200 and json.decode(b)
+        end)
+        assert.are.same({ ref = "r1", stat = "DELIVRD" }, got)
+        assert.matches("^curl %-s http://127%.0%.0%.1:" .. port .. "/stats$", curl[3])
+        status, answer = support.http(port, "GET", "/stats")
+        assert.are.equal(200, status, answer)
+        assert.are.equal(1, json.decode(answer).sent, answer)
+
+        local rest = stop()
+        assert.matches("smpp%-sim: connections=%d+ binds=2 .* submits=1 .* receipts=1", rest)
+        assert.matches("stopped\n$", rest)
+        assert.is_false(support.alive(nginx_pid))
+        assert.is_false(support.alive(sim_pid))
+        assert.is_nil(io.open(prefix .. "/nginx.conf"))
+    end)
+end)

@@ -866,3 +866,38 @@ describe("client in cqueues", function()
         assert.are.equal("cq", got.message.text)
     end)
 end)
+
+describe("smpp.listen (outbind)", function()
+    it("binds as a receiver on the connection of an outbind that carries what it expects", function()
+        with_sim({ throttle = 0 }, function(sim)
+            local port = support.free_port()
+            local warned = {}
+            loop.spawn(function()
+                loop.sleep(0.1)
+                assert(sim:outbind("127.0.0.1", port, "SMSC", "wrong")) -- refused; the wait goes on
+                loop.sleep(0.1)
+                assert(sim:outbind("127.0.0.1", port, "SMSC", "obpw"))
+            end)
+            local rx = assert(smpp.listen{ port = port, timeout = 5, system_id = ACCOUNT, password = PASSWORD,
+                outbind = { password = "obpw" }, logger = function(_, msg) warned[#warned + 1] = msg end })
+            assert.matches('outbind from "SMSC" refused', warned[1], 1, true)
+            assert.are.same({ 1, 1 }, { rx:stats().bound, sim.stats.binds })
+            sim:deliver{ account = ACCOUNT, source_addr = "4477", destination_addr = "123", text = "over outbind" }
+            assert.are.equal("over outbind", assert(rx:wait("message", 3)).text)
+            local ok, _, code = rx:send{ to = "1", text = "x" }
+            assert.are.same({ nil, "state" }, { ok, code }) -- a receiver
+            rx:close()
+        end)
+    end)
+
+    it("gives up at its timeout, and checks its options at the call", function()
+        local t0 = loop.now()
+        local rx, err, code = smpp.listen{ port = support.free_port(), timeout = 0.2, system_id = "a" }
+        assert.are.same({ nil, "timeout" }, { rx, code })
+        assert.matches("no SMSC called in time", err, 1, true)
+        assert.is_true(loop.now() - t0 >= 200)
+        assert.has_error(function() smpp.listen{ system_id = "a" } end, "smpp.listen: port must be a number")
+        assert.has_error(function() smpp.listen{ port = 1, system_id = "a", bind = "transmitter" } end,
+            "smpp.listen: an outbind is answered by a receiver bind")
+    end)
+end)

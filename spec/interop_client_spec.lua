@@ -91,3 +91,34 @@ describe("interop: our client with node-smpp's SMSC", function()
         assert.are.equal(2000, stop_node(node).submits)
     end)
 end)
+
+describe("interop: node-smpp as an SMSC that calls (outbind)", function()
+    it("is answered by smpp.listen with a receiver bind on its connection; its MO and receipt come", function()
+        support.need_node()
+        local l = assert(require("smpp.core").tcp_listen("127.0.0.1", 0))
+        local port = l:port()
+        l:close()
+        -- node calls 0.3 s later, once the listener is up
+        local p = assert(io.popen(format("sleep 0.3; node %s %d NODE obpw 2>&1",
+            q(support.INTEROP .. "/outbind.js"), port), "r"))
+        local rx, err = smpp.listen{ port = port, timeout = 10, system_id = "acct", password = "pw",
+            outbind = { system_id = "NODE", password = "obpw" } }
+        assert(rx, err)
+        local m = assert(rx:wait("message", 5))
+        assert.are.same({ "447700900123", "12345", "hello from node" }, { m.from, m.to, m.text })
+        local r = assert(rx:wait("receipt", 5))
+        assert.are.same({ "1f", "DELIVRD" }, { r.id, r.stat })
+        local lines = {}
+        for line in p:lines() do
+            lines[#lines + 1] = support.json_decode(line)
+            if lines[#lines].done then break end
+            rx:run(0.01)
+        end
+        rx:close()
+        p:close()
+        assert.are.same({ command = "bind_receiver", command_status = 0, system_id = "acct" }, lines[1])
+        assert.are.same({ "deliver_sm_resp", 0, "deliver_sm_resp", 0 },
+            { lines[2].command, lines[2].command_status, lines[3].command, lines[3].command_status })
+        assert.are.same({ done = true, answers = 2 }, lines[4])
+    end)
+end)

@@ -412,6 +412,20 @@ describe("misuse", function()
             assert.is_false(sok)
             assert.matches('smpp.send: unknown message field "reciept" %(did you mean "receipt"%?%)', serr)
             assert.matches("delivery_spec.lua:%d+:", serr)
+            -- a field too long for its PDU: named as the message names it, at the caller's line
+            for _, case in ipairs({
+                { { to = string.rep("1", 21) }, "to is 21 characters, a destination_addr holds at most 20" },
+                { { from = string.rep("A", 21) }, "from is 21 characters, a source_addr holds at most 20" },
+                { { service_type = "123456" }, "service_type is 6 characters, a service_type holds at most 5" } }) do
+                local m = { to = "1", text = "x" }
+                for k, v in pairs(case[1]) do m[k] = v end
+                sok, serr = pcall(function()
+                    local r = c:send(m)
+                    return r
+                end)
+                assert.is_false(sok)
+                assert.matches("delivery_spec.lua:%d+: smpp.send: " .. case[2], serr)
+            end
             -- fields given as they are, which the codec cannot write: raised too, nothing sent
             sok, serr = pcall(function()
                 local r = c:send{ to = "1", text = "x", fields = { no_such_field = 1 } }

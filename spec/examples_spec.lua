@@ -1,5 +1,6 @@
--- The examples, the demo and bin/smpp, run as a user runs them: each in a
--- process of its own against bin/smpp-sim, their output read back.
+-- The examples, the demo, bin/smpp and the README's coroutine snippet, run
+-- as a user runs them: each in a process of its own against bin/smpp-sim,
+-- their output read back; examples/openresty/run.sh with the nginx it starts.
 local support = require "support"
 
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."

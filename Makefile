@@ -6,6 +6,7 @@
 #   make bench           benchmarks, machine-readable figures
 #   make fuzz            a bounded libFuzzer run of every target
 #   make lint            clang-tidy / cppcheck / luacheck, where installed
+#   make doc             the API reference (LDoc, config.ld) into doc/
 #   make install         into $(PREFIX) (LuaRocks uses the rockspec instead)
 
 LUA ?= 5.4
@@ -43,7 +44,7 @@ CODEC_SPECS = spec/pdu_spec.lua spec/golden_spec.lua spec/malformed_spec.lua spe
               spec/client_spec.lua spec/interop_client_spec.lua spec/delivery_spec.lua spec/joiner_spec.lua \
               spec/long_mo_spec.lua
 
-.PHONY: all test test-luajit luajit-module check-asan bench fuzz lint install clean deps demo soak
+.PHONY: all test test-luajit luajit-module check-asan bench fuzz lint install clean deps demo soak doc
 
 all: $(BUILD)/smpp/core.so
 
@@ -101,6 +102,10 @@ lint:
 	@if command -v clang-tidy >/dev/null; then \
 	    clang-tidy --quiet $(SRCS) -- $(CPPFLAGS) -std=c99 -I$(LUA_INC) 2>/dev/null; fi
 	@if command -v luacheck >/dev/null; then luacheck --quiet lua spec bench bin examples; fi
+
+doc: deps
+	rm -rf doc
+	ldoc --fatalwarnings .
 
 install: all
 	install -d $(DESTDIR)$(INSTALL_LMOD)/smpp/transport $(DESTDIR)$(INSTALL_LMOD)/smpp/client \

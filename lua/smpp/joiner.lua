@@ -1,5 +1,8 @@
--- smpp.joiner: the parts of inbound long messages (UDH 8/16-bit
+--- smpp.joiner: the parts of inbound long messages (UDH 8/16-bit
 -- concatenation or SAR TLVs) joined again; smpp.text.joiner makes one.
+-- The client uses one for its `message` events; a program reading
+-- deliver_sm itself can use its own.
+-- @module smpp.joiner
 local core = require "smpp.core"
 
 local sub, format = string.sub, string.format
@@ -62,16 +65,19 @@ local function check_limit(opts, name, default)
     return v
 end
 
---- A joiner: add() the decoded deliver_sm/data_sm PDUs to it, it gives back
---- whole messages. opts:
----   timeout (seconds, default 300): a message still missing parts this long
----     after its first part is released partial by expire(); a whole one not
----     handled is kept this long after it was last given out;
----   max_bytes (default 1 MiB): what the held parts may take (their octets
----     plus 64 each); beyond it the oldest messages are released partial;
----   remember (seconds, default 600): how long the parts of a handled
----     message are recognised when they come again;
----   max_remembered (default 10000): at most this many parts remembered.
+--- A joiner: `add` the decoded deliver_sm/data_sm PDUs to it, it gives back
+-- whole messages.
+-- @tparam[opt] table opts
+-- @tparam[opt=300] number opts.timeout seconds: a message still missing parts this long
+--   after its first part is released partial by `expire`; a whole one not
+--   handled is kept this long after it was last given out
+-- @tparam[opt=1048576] number opts.max_bytes what the held parts may take (their octets
+--   plus 64 each); beyond it the oldest messages are released partial
+-- @tparam[opt=600] number opts.remember seconds the parts of a handled
+--   message are recognised when they come again
+-- @tparam[opt=10000] number opts.max_remembered at most this many parts remembered
+-- @treturn Joiner the joiner
+-- @raise on an option that is not a number >= 0
 function _M.joiner(opts)
     if opts ~= nil and type(opts) ~= "table" then
         error("joiner: options must be a table", 2)
@@ -343,25 +349,25 @@ end
 
 -- The API ------------------------------------------------------------------
 
---- Adds a PDU (deliver_sm or data_sm, decoded) seen at now (seconds, never
---- earlier than the last call's; default os.time()). Returns
----   message, kind, released
---- kind says how to answer the PDU and what message is:
----   "single": no part of a longer message; message is it;
----   "whole":  this part completes a message (or is a part of a whole one not
----             handled yet, delivered again); message is it;
----   "held":   a part kept until the rest comes; message is nil;
----   "again":  a part of a message already handled, or one held already;
----             message is nil.
---- Each is answered ESME_ROK, but the PDU of a message whose handler
---- raised: ESME_RX_T_APPN, so that the SMSC delivers it again.
---- released: nil, or a list of partial messages the joiner let go of in
---- this call (the oldest, pushed out by max_bytes; or the oldest of more
---- than 4 under one reference), each for the handler as they are.
---- A message: { source_addr, destination_addr, data_coding, payload (the
---- octets of its parts in order, without their headers), parts (how many it
---- has), complete (true, or false when partial), partial (true | nil),
---- missing (nil, or the list of the part numbers it lacks) }.
+--- A joiner made by `joiner`.
+-- @type Joiner
+
+--- Adds a PDU. Each PDU is answered ESME_ROK, but the PDU of a message whose
+-- handler raised: ESME_RX_T_APPN, so that the SMSC delivers it again.
+-- A message is `{ source_addr, destination_addr, data_coding, payload (the
+-- octets of its parts in order, without their headers), parts (how many it
+-- has), complete (true, or false when partial), partial (true or nil),
+-- missing (nil, or the list of the part numbers it lacks) }`.
+-- @tparam table pdu a decoded deliver_sm or data_sm
+-- @tparam[opt] number now seconds, never earlier than the last call's; default `os.time()`
+-- @treturn table|nil message: the message, for "single" and "whole"
+-- @treturn string kind: "single" (no part of a longer message), "whole" (this part
+--   completes a message, or is a part of a whole one not handled yet, delivered
+--   again), "held" (a part kept until the rest comes) or "again" (a part of a
+--   message already handled, or one held already)
+-- @treturn {table,...}|nil released: partial messages the joiner let go of in this
+--   call (the oldest, pushed out by `max_bytes`, or the oldest of more than 4
+--   under one reference), each for the handler as they are
 function Joiner:add(pdu, now)
     now = now or time()
     local ref, total, seq, octets = concat_info(pdu)
@@ -429,10 +435,11 @@ function Joiner:add(pdu, now)
 end
 
 --- The application has the message (its handler returned): its parts are
---- forgotten and, for `remember` seconds, recognised when they come again.
---- message: a table add() or expire() gave (whole or partial). Returns
---- whether the joiner knew it (a single message needs no telling). Nothing
---- is to be done when the handler failed: the parts stay.
+-- forgotten and, for `remember` seconds, recognised when they come again.
+-- Nothing is to be done when the handler failed: the parts stay.
+-- @tparam table message a message `add` or `expire` gave (whole or partial)
+-- @tparam[opt] number now seconds; default `os.time()`
+-- @treturn boolean whether the joiner knew it (a single message needs no telling)
 function Joiner:handled(message, now)
     local entry = message and self.given[message]
     if not entry then
@@ -450,10 +457,11 @@ function Joiner:handled(message, now)
     return true
 end
 
---- Releases the messages whose time is up at now (default os.time()): a
---- list, maybe empty, of the partial ones (partial = true, missing = the
---- part numbers that never came), each given once. A whole message not
---- handled in time is dropped: the SMSC, told its handler failed, owns it.
+--- Releases the messages whose time is up. A whole message not handled
+-- in time is dropped: the SMSC, told its handler failed, owns it.
+-- @tparam[opt] number now seconds; default `os.time()`
+-- @treturn {table,...} the partial messages (`partial = true`, `missing` = the
+--   part numbers that never came), each given once; maybe empty
 function Joiner:expire(now)
     now = now or time()
     local out = {}
@@ -471,19 +479,22 @@ function Joiner:expire(now)
     return out
 end
 
---- When expire() has something to do next (in the seconds of now), or nil.
+--- When `expire` has something to do next.
+-- @treturn number|nil the time, in the seconds of `now`, or nil
 function Joiner:next_expiry()
     local entry = first_due(self)
     return entry and entry.deadline or nil
 end
 
---- How many messages wait for parts (or to be handled), and what they take
---- (octets plus 64 per part).
+--- How many messages wait for parts (or to be handled), and what they take.
+-- @treturn number the messages
+-- @treturn number their octets, plus 64 per part
 function Joiner:pending_count()
     return self.count, self.bytes
 end
 
 --- How many parts of handled messages are remembered.
+-- @treturn number the parts
 function Joiner:remembered_count()
     return self.seen_parts
 end

@@ -1,4 +1,4 @@
--- smpp.limits: an account's limits held for every process that uses it.
+--- smpp.limits: an account's limits held for every process that uses it.
 -- The SMSC counts binds and submits per account, not per host: when the
 -- account is used from several workers or machines, its bind slots and its
 -- rate must be shared. A coordinator gives both:
@@ -15,6 +15,10 @@
 -- PX). The rate is a GCRA (the generic cell rate algorithm, as redis-cell
 -- does): one stored time, the theoretical arrival of the next submit,
 -- moved on by 1/rate per submit; no refill timer, one key.
+--
+-- `smpp.client.connect{ limits = ... }` and `smpp.ngx.start` make their
+-- coordinator with `new`.
+-- @module smpp.limits
 local core = require "smpp.core"
 
 local format, floor, max, min = string.format, math.floor, math.max, math.min
@@ -23,8 +27,10 @@ local now_ms = core.now_ms
 
 local _M = {}
 
--- Sends of many processes reach the SMSC with some jitter between them:
--- 2 % of the rate is left as room, so that no second ever counts N + 1.
+--- The share of the rate a coordinator hands out: 0.98. Sends of many
+-- processes reach the SMSC with some jitter between them: 2 % of the rate
+-- is left as room, so that no second ever counts N + 1.
+-- @field HEADROOM
 _M.HEADROOM = 0.98
 -- A submit that asks up to SLACK_MS after its turn (woken late, a round
 -- trip to redis) keeps its place: the sends stay on the 1/rate grid. Each
@@ -172,8 +178,11 @@ end
 
 ------------------------------------------------------------------------
 
---- The name a process holds slots under: "host:pid", with a random part
---- when one process has several holders (two clients).
+--- The name a process holds slots under.
+-- @param pid the process id (nil: "?")
+-- @tparam[opt=false] boolean unique add a random part, for a process with several
+--   holders (two clients)
+-- @treturn string "host:pid", or "host:pid:random"
 function _M.holder_id(pid, unique)
     local host = "?"
     local f = io.open("/proc/sys/kernel/hostname") or io.open("/etc/hostname")
@@ -186,9 +195,16 @@ function _M.holder_id(pid, unique)
     return id
 end
 
---- new{ redis = "host:port" | { host, port, password, db, timeout } | shm = dict name,
----      key = prefix of the keys, rate = submits/s of the account (0: none),
----      lease = seconds (default 10) } -> a coordinator, or raises on bad options.
+--- Makes a coordinator (Redis is not reached before its first call).
+-- @tparam table opts the options:
+-- @tparam[opt] string|table opts.redis "host:port" or `{ host, port, password, db, timeout }`
+--   (see `smpp.redis.connect`): many hosts
+-- @tparam[opt] string opts.shm the name of a lua_shared_dict: the workers of one nginx
+-- @tparam string opts.key the prefix of the keys, required
+-- @tparam[opt=0] number opts.rate submits per second of the account (0: none)
+-- @tparam[opt=10] number opts.lease seconds a slot is held without renewal
+-- @treturn Coordinator the coordinator
+-- @raise on a bad option, or neither `redis` nor `shm`
 function _M.new(opts)
     if type(opts) ~= "table" then error("smpp.limits: options must be a table", 2) end
     local rate = opts.rate or 0
@@ -216,5 +232,56 @@ function _M.new(opts)
     end
     error("smpp.limits: give redis = \"host:port\" (many hosts) or shm = \"dict\" (one nginx)", 2)
 end
+
+--- A coordinator made by `new`: the same calls with either backend.
+-- @type Coordinator
+
+--- Takes n submits of the account's rate (a GCRA: one stored time).
+-- @function Coordinator:take
+-- @tparam number n how many (the parts of one message)
+-- @treturn[1] number 0 when they may go now, else the milliseconds to wait
+-- @return[2] nil
+-- @treturn[2] string message
+-- @treturn[2] string code: "net" or "redis" (it cannot tell)
+
+--- Claims bind slot k for me (a lease of `lease` seconds).
+-- @function Coordinator:claim
+-- @tparam number k the slot, 1 to the account's binds
+-- @tparam string me the holder's name (`holder_id`)
+-- @treturn[1] boolean whether me holds it now
+-- @return[2] nil
+-- @treturn[2] string message
+-- @treturn[2] string code
+
+--- Renews the lease of slot k; a slot found free is taken again.
+-- @function Coordinator:renew
+-- @tparam number k the slot
+-- @tparam string me the holder's name
+-- @treturn[1] boolean whether me still holds it (false: another does)
+-- @return[2] nil
+-- @treturn[2] string message
+-- @treturn[2] string code
+
+--- Gives slot k back, when me holds it.
+-- @function Coordinator:release
+-- @tparam number k the slot
+-- @tparam string me the holder's name
+-- @treturn[1] boolean true
+-- @return[2] nil
+-- @treturn[2] string message
+-- @treturn[2] string code
+
+--- Who holds slot k.
+-- @function Coordinator:holder
+-- @tparam number k the slot
+-- @treturn string|nil the holder's name, or nil when it is free
+
+--- Closes the Redis connection (the Redis backend only).
+-- @function Coordinator:close
+
+--- Runs fn holding the shared dict's short lock (the shm backend only).
+-- @function Coordinator:locked
+-- @tparam function fn what runs
+-- @return what fn returns
 
 return _M

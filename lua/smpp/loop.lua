@@ -1,7 +1,10 @@
--- smpp.loop: waiting on sockets and time, the same call for every caller.
+--- smpp.loop: waiting on sockets and time, the same call for every caller.
 -- Inside a coroutine started by loop.spawn it yields to loop.run; inside
 -- cqueues it yields to the cqueues controller; at top level (REPL, plain
 -- scripts) it blocks in poll() until the socket is ready or the time is up.
+-- A socket is anything with `pollfd()` (sockets, TLS streams, links).
+-- Times are absolute milliseconds of `now`.
+-- @module smpp.loop
 local core = require "smpp.core"
 
 local coroutine, error, ipairs, pairs, select, setmetatable, type =
@@ -15,6 +18,10 @@ local ok_cq, cqueues = pcall(require, "cqueues")
 if not ok_cq then cqueues = nil end
 
 local _M = { now = now_ms }
+
+--- The time in milliseconds of a monotonic clock: `smpp.core.now_ms`.
+-- @function now
+-- @treturn number milliseconds
 
 local EVENTS = { r = 1, w = 2, rw = 3 }
 
@@ -30,7 +37,12 @@ local owned = setmetatable({}, { __mode = "k" }) -- coroutines run by loop.run
 -- looked at only once it has come.
 local runnable, on_socket, sleepers, nwaiting, sleep_min = {}, {}, {}, 0, nil
 
---- Starts fn(...) in a coroutine that loop.run drives.
+--- Starts fn(...) in a coroutine that `run` drives; calls that would
+-- block yield in it instead.
+-- @tparam function fn what the coroutine runs
+-- @param ... its arguments
+-- @treturn thread the coroutine
+-- @raise when fn is not a function
 function _M.spawn(fn, ...)
     if type(fn) ~= "function" then
         error("spawn: fn must be a function", 2)
@@ -106,11 +118,13 @@ local function in_loop()
     return co and not main and owned[co]
 end
 
---- Waits until sock is ready for events ("r", "w", "rw") or until deadline
---- (absolute, loop.now() milliseconds; nil: no limit), or until cond (a
---- loop.cond, optional) is signaled by another coroutine. sock may be nil
---- to wait for time alone, or a list of sockets (events then one string
---- for all, or a list). Returns "ready", "timeout", or "signaled" (cond).
+--- Waits until a socket is ready, a deadline, or a signal: yielding inside
+-- `spawn` coroutines and cqueues, blocking at top level.
+-- @param sock a socket (with `pollfd()`), a list of them, or nil to wait for time alone
+-- @tparam string|{string,...} events "r", "w" or "rw": one for all, or one per socket
+-- @tparam[opt] number deadline `now()` milliseconds; nil: no limit
+-- @tparam[opt] Cond cond a condition another coroutine may signal
+-- @treturn string "ready", "timeout" or "signaled"
 function _M.wait(sock, events, deadline, cond)
     if in_loop() then
         return coyield(sock, events, deadline, cond)
@@ -137,10 +151,16 @@ function _M.wait(sock, events, deadline, cond)
 end
 
 --- The one wait-until-ready loop (cqueues' timed_poll): calls step(x)
---- until it answers, waiting for sock to be ready for events between tries.
---- step returns false while it cannot go on yet, or its answer (up to three
---- values, nil first included), which is returned. At deadline: false,
---- "timeout".
+-- until it answers, waiting for sock to be ready for events between tries.
+-- @param sock the socket to wait on
+-- @tparam string events "r", "w" or "rw"
+-- @tparam[opt] number deadline `now()` milliseconds
+-- @tparam function step returns false while it cannot go on yet, or its answer
+--   (up to three values, nil first included)
+-- @param x step's argument
+-- @return[1] step's answer
+-- @treturn[2] boolean false at deadline
+-- @treturn[2] string "timeout"
 function _M.ready(sock, events, deadline, step, x)
     while true do
         local a, b, c = step(x)
@@ -153,15 +173,17 @@ end
 local Cond = {}
 Cond.__index = Cond
 
---- A condition variable for coroutines of loop.run or cqueues; at top
---- level (one thread, nobody else to signal) wait returns at once.
+--- A condition variable for coroutines of `run` or cqueues; at top
+-- level (one thread, nobody else to signal) its wait returns at once.
+-- @treturn Cond the condition
 function _M.cond()
     local cq = cqueues and cqueues.running and cqueues.running() and require("cqueues.condition").new()
     return setmetatable({ cq = cq, waiting = {} }, Cond)
 end
 
---- Waits for signal() or deadline: "signaled" or "timeout" (at top level
---- "ready" at once).
+--- Waits for `Cond:signal` or a deadline (a condition made by `cond`).
+-- @tparam[opt] number deadline `now()` milliseconds; nil: no limit
+-- @treturn string "signaled" or "timeout" ("ready" at once at top level)
 function Cond:wait(deadline)
     if in_loop() then
         return coyield(nil, nil, deadline, self)
@@ -184,21 +206,23 @@ local function wake(w, how)
 end
 
 --- Wakes every coroutine waiting on the condition (their wait returns
---- "signaled").
+-- "signaled").
 function Cond:signal()
     for w in pairs(self.waiting) do wake(w, "signaled") end
     if self.cq then self.cq:signal() end
 end
 
 --- Tells the scheduler a socket is about to be closed (cqueues keeps file
---- descriptors registered and must drop them first).
+-- descriptors registered and must drop them first).
+-- @param sock the socket
 function _M.forget(sock)
     if cqueues and cqueues.running and cqueues.running() and sock:pollfd() >= 0 then
         cqueues.cancel(sock:pollfd())
     end
 end
 
---- Sleeps for seconds, yielding where it can.
+--- Sleeps, yielding where it can.
+-- @tparam number seconds how long
 function _M.sleep(seconds)
     _M.wait(nil, nil, now_ms() + math.floor(seconds * 1000))
 end
@@ -222,8 +246,9 @@ local function resume(w)
 end
 
 --- Runs the spawned coroutines until all are done. An error in one of them
---- is raised here. The coroutines woken (by their socket, their deadline
---- or a signal) run first; poll waits only when none can run.
+-- is raised here. The coroutines woken (by their socket, their deadline
+-- or a signal) run first; poll waits only when none can run.
+-- @raise the error of a coroutine
 function _M.run()
     local fds, evs, who, got = {}, {}, {}, {}
     while true do

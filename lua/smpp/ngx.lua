@@ -1,4 +1,4 @@
--- smpp.ngx: one SMPP account shared by every nginx worker.
+--- smpp.ngx: one SMPP account shared by every nginx worker.
 --
 -- A bind lives in a long-running ngx.timer (started by start() in
 -- init_worker_by_lua*) in whichever worker holds one of the account's bind
@@ -16,6 +16,7 @@
 --          init_worker_by_lua_block { require("smpp.ngx").start{ shm = "smpp", ... } } }
 --   location /sms { content_by_lua_block {
 --       local ids, err, code = require("smpp.ngx").send{ to = ..., text = ... } } }
+-- @module smpp.ngx
 local core = require "smpp.core"
 local smpp = require "smpp"
 local id_keys = require("smpp.receipt").id_keys
@@ -98,14 +99,24 @@ local function decode(s, i)
     error("smpp.ngx: damaged value in the shared dict")
 end
 
+--- Writes a value for the shared dict: strings, numbers, booleans and
+-- tables of them (other values as their `tostring`).
+-- @function encode
+-- @param v the value
+-- @treturn string its encoding
 _M.encode = function(v) return concat(encode(v, {})) end
+--- Reads a value `encode` wrote.
+-- @function decode
+-- @tparam string s the encoding
+-- @return the value
+-- @raise when s is damaged
 _M.decode = function(s) return (decode(s, 1)) end
 
 local function log(level, ...)
     ngx.log(level, "smpp.ngx: ", ...)
 end
 
-------------------------------------------------------------------------
+-- ----------------------------------------------------------------------
 -- The account's limits: bind slots and the rate (smpp.limits, shm backend).
 
 -- Waits until n submits may go at the account's rate (n: parts of one message).
@@ -287,12 +298,33 @@ end
 
 local function bad(fn, msg) error(format("smpp.ngx.%s: %s", fn, msg), 3) end
 
---- start{ shm, sessions = 1, throttle = 10, lease = 10, concurrency = 10,
----   limits = { redis = "host:port" } (the account shared by many nginx hosts),
----   on_receipt, on_message (module names with handle(event), or functions),
----   receipt_ttl = 86400 (seconds what was sent is kept for its receipt),
----   and any smpp.connect option (host, port, tls, system_id, password,
----   bind, window, ...) }: call in init_worker_by_lua* of every worker.
+--- Starts this worker's part: call it in init_worker_by_lua* of every
+-- worker. A timer per bind slot waits for the slot, binds while it holds it,
+-- and takes messages off the shared queue. Any other option is an option of
+-- `smpp.client.connect` (host, port, tls, system_id, password, bind, window, ...),
+-- given to each bind (`transport` "ngx", one session each).
+-- @tparam table opts the options:
+-- @tparam string opts.shm the lua_shared_dict (queue, results, bind slots, throttle), required
+-- @tparam string opts.system_id the account, required
+-- @tparam[opt=1] number opts.sessions the account's bind slots: binds across all workers
+-- @tparam[opt=10] number opts.throttle the account's submits per second across all workers
+-- @tparam[opt=10] number opts.lease seconds a slot is held without renewal (a dead
+--   worker's slot frees after it)
+-- @tparam[opt=10] number opts.concurrency messages a bind submits at once
+-- @tparam[opt=0.1] number opts.poll seconds between looks at a slot held elsewhere
+-- @tparam[opt=5] number opts.close_timeout seconds a bind waits for what is outstanding when it stops
+-- @tparam[opt] string opts.key prefix of the shared keys; default "smpp:" and the system_id
+-- @tparam[opt=86400] number opts.receipt_ttl seconds what was sent is kept for its receipt
+-- @tparam[opt] table opts.limits `{ redis = "host:port" }`: the slots and the rate held in
+--   Redis, for an account shared by many nginx hosts
+-- @tparam[opt] string|function opts.on_receipt a module name with `handle(event)`, or a
+--   function, given each `smpp.receipt.Receipt` (its `message`: what was sent,
+--   `{ ids, to, from, ref, submitted }`, from whichever worker sent it)
+-- @tparam[opt] string|function opts.on_message as on_receipt, given each `smpp.client.Message`
+-- @treturn[1] boolean true
+-- @return[2] nil
+-- @treturn[2] string message (a timer could not start)
+-- @raise on a bad option, or no lua_shared_dict of that name
 function _M.start(opts)
     if type(opts) ~= "table" then bad("start", "options must be a table") end
     if type(opts.shm) ~= "string" then bad("start", "shm must name a lua_shared_dict") end
@@ -344,10 +376,19 @@ function _M.stop()
     if cfg then cfg.stopped = true end
 end
 
---- send{ to, from, text | data, receipt, ref, ..., timeout = 10 } from any
---- request handler: the message ids, or nil, message, code. "timeout" means
---- no bind took the message in time, and then none will: a message taken
---- by a bind is always waited for to the end (its response or failure).
+--- Sends a message from any request handler of any worker: it goes on the
+-- shared queue and a slot holder submits it. A message taken by a bind is
+-- always waited for to the end (its response or failure).
+-- @tparam table m a message as for `smpp.client.Client:send` (to, from, text or data,
+--   receipt, ref, ...)
+-- @tparam[opt=10] number m.timeout seconds for a bind to take the message
+-- @treturn[1] table the message ids
+-- @return[2] nil
+-- @treturn[2] string message
+-- @treturn[2] number|string code: as for `Client:send`, or "timeout" (no bind took
+--   it in time, and then none will), "queue" (the shared dict is full, or the message
+--   was damaged in it), "unknown" (the worker that took it went away), "argument"
+-- @raise when `start` was not called in this worker, or on a bad message
 function _M.send(m)
     local c = cfg
     if not c then bad("send", "smpp.ngx.start was not called in this worker") end
@@ -385,9 +426,11 @@ function _M.send(m)
     end
 end
 
---- Counters of the account across workers: queued, sent, failed, receipts,
---- messages; slots: per slot the pid of the worker holding it, or false;
---- bound: how many slots have their bind up.
+--- Counters of the account across workers.
+-- @treturn table `{ queued, sent, failed, receipts, messages, slots, bound }`:
+--   slots, per slot the pid of the worker holding it (with `limits`, the holder's
+--   name), or false; bound, how many slots have their bind up
+-- @raise when `start` was not called in this worker
 function _M.stats()
     local c = cfg
     if not c then bad("stats", "smpp.ngx.start was not called in this worker") end

@@ -1,6 +1,7 @@
--- smpp.receipt: delivery receipts (SMPP 3.4 appendix B text and its
+--- smpp.receipt: delivery receipts (SMPP 3.4 appendix B text and its
 -- variants, the receipted_message_id and message_state TLVs), and message
 -- ids compared the way SMSCs write them (hex or decimal, case, leading zeros).
+-- @module smpp.receipt
 local core = require "smpp.core"
 local check_charset = require("smpp.text").check_charset
 
@@ -72,10 +73,28 @@ local function field(pdu, name, want)
     return v
 end
 
+--- A delivery receipt, as `parse` makes it and the client's `receipt`
+-- event gives it; absent fields are nil. `tostring(receipt)` is one line:
+-- `receipt id=0059113978 stat=DELIVRD state=2 err=000 ...`.
+-- @table Receipt
+-- @field id the message id (`receipted_message_id` when the PDU has it)
+-- @field sub the text's `sub:` (messages submitted)
+-- @field dlvr the text's `dlvr:` (messages delivered)
+-- @field submit_date the text's `submit date:`, an `os.date("*t")`-style table
+-- @field done_date the text's `done date:`, an `os.date("*t")`-style table
+-- @field stat the stat word, upper case: "DELIVRD", "EXPIRED", "UNDELIV", ...
+-- @field state the message_state number (the `message_state` TLV, or from a known stat word)
+-- @field err the text's `err:`
+-- @field text the text's `text:`
+-- @field message set by the client: what was sent (a `smpp.client.Sent`), or nil when not known
+
 --- Whether a decoded PDU is a delivery receipt by its esm_class: an SMSC
---- delivery receipt (0x04) or an intermediate delivery notification (0x20),
---- in a deliver_sm or a data_sm. SME acknowledgements (0x08, 0x10) are not:
---- they carry the recipient's own text.
+-- delivery receipt (0x04) or an intermediate delivery notification (0x20),
+-- in a deliver_sm or a data_sm. SME acknowledgements (0x08, 0x10) are not:
+-- they carry the recipient's own text.
+-- @tparam table pdu a decoded PDU
+-- @treturn boolean
+-- @raise when pdu is not a table
 function _M.is_receipt(pdu)
     if type(pdu) ~= "table" then
         argerror(1, "is_receipt", "pdu", "a decoded PDU table", pdu)
@@ -91,15 +110,18 @@ function _M.is_receipt(pdu)
     return kind == ESM_SMSC_RECEIPT or kind == ESM_INTERMEDIATE
 end
 
---- parse(text) or parse(pdu) -> receipt, or nil, "not a delivery receipt".
---- receipt = { id, sub, dlvr, stat, err, text (strings), submit_date,
---- done_date (os.date("*t")-style tables), state (message_state number) };
---- absent fields are nil. For a PDU, the text is short_message (or
---- message_payload when short_message is empty), and the TLVs
---- receipted_message_id and message_state win over the text. stat is upper
---- case; state is also set from a known stat word of the text. The text of
---- a PDU is read in its data_coding (opts.charset: the account's alphabet for
---- data_coding 0, "gsm7" by default), so a UCS-2 receipt reads as well.
+--- Reads a receipt: the appendix B text and the variants SMSCs send (key
+-- case, `submit_date`, dates with seconds, missing or extra fields). For a
+-- PDU, the text is short_message (or message_payload when short_message is
+-- empty), read in its data_coding (so a UCS-2 receipt reads as well), and the
+-- TLVs receipted_message_id and message_state win over the text.
+-- @tparam string|table pdu_or_text the receipt text, or a decoded deliver_sm or data_sm
+-- @tparam[opt] table opts
+-- @tparam[opt="gsm7"] string opts.charset the account's alphabet for data_coding 0
+-- @treturn[1] Receipt the receipt
+-- @return[2] nil
+-- @treturn[2] string "not a delivery receipt"
+-- @raise when pdu_or_text is neither, or a field of the PDU has the wrong type
 function _M.parse(pdu_or_text, opts)
     local text, id, state, dcs
     if type(pdu_or_text) == "string" then
@@ -141,9 +163,13 @@ end
 -- So keeping a message under the key of its id and looking it up under each
 -- of the keys of a receipt's id finds it exactly when same_id says so.
 
---- The keys of a message id, a list: { key, [decimal form], [hex form] }.
---- id_keys("38601FA") is { "38601fa", "59113978" }; id_keys("0059113978")
---- is { "59113978", "1494301048", "38601fa" }; id_keys("9") is { "9" }.
+--- The keys of a message id: under the first a message is kept, under
+-- each a receipt's id is looked for (see `same_id`).
+-- @tparam string id a message id
+-- @treturn {string,...} `{ key, [decimal form], [hex form] }`: `id_keys("38601FA")`
+--   is `{ "38601fa", "59113978" }`, `id_keys("0059113978")` is
+--   `{ "59113978", "1494301048", "38601fa" }`, `id_keys("9")` is `{ "9" }`
+-- @raise when id is not a string
 function _M.id_keys(id)
     if type(id) ~= "string" then
         argerror(1, "id_keys", "id", "a string", id)
@@ -152,8 +178,12 @@ function _M.id_keys(id)
 end
 
 --- Whether two message ids name the same message: equal ignoring case and
---- leading zeros, or one in hex and the other in decimal of the same 64-bit
---- value (submit_sm_resp "38601fa", receipt "0059113978").
+-- leading zeros, or one in hex and the other in decimal of the same 64-bit
+-- value (submit_sm_resp "38601fa", receipt "0059113978").
+-- @tparam string a a message id
+-- @tparam string b another
+-- @treturn boolean
+-- @raise when either is not a string
 function _M.same_id(a, b)
     if type(a) ~= "string" then
         argerror(1, "same_id", "a", "a string", a)
@@ -165,7 +195,10 @@ function _M.same_id(a, b)
 end
 
 --- Whether a stat word (any case) or a message_state number is final: the
---- SMSC will not try again (DELIVRD EXPIRED DELETED UNDELIV ACCEPTD REJECTD).
+-- SMSC will not try again (DELIVRD EXPIRED DELETED UNDELIV ACCEPTD REJECTD).
+-- @tparam string|number stat a stat word or a message_state
+-- @treturn boolean
+-- @raise when stat is neither
 function _M.final(stat)
     if type(stat) == "number" then
         stat = STATE_NAMES[stat]

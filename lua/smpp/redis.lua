@@ -1,4 +1,4 @@
--- smpp.redis: a small Redis client (RESP2) for the account limits shared
+--- smpp.redis: a small Redis client (RESP2) for the account limits shared
 -- between hosts (smpp.limits). It runs on the same transports as the SMPP
 -- client: smpp.core sockets (blocking at top level, yielding inside
 -- smpp.spawn or cqueues) or, inside nginx, a cosocket. Every call has a
@@ -7,6 +7,7 @@
 --   local r = assert(redis.connect{ host = "127.0.0.1", port = 6379, timeout = 1 })
 --   r:call("SET", "k", "v", "NX", "PX", 10000)  --> "OK" | ngx-like nil (key existed)
 --   r:script(source, keys, args)                 --> EVALSHA, loading the script once
+-- @module smpp.redis
 local core = require "smpp.core"
 
 local concat, format, floor = table.concat, string.format, math.floor
@@ -18,6 +19,8 @@ local now_ms = core.now_ms
 local _M = {}
 
 local NULL = setmetatable({}, { __tostring = function() return "redis.null" end })
+--- The value of a nil bulk or multi-bulk reply (`tostring`: "redis.null").
+-- @field null
 _M.null = NULL -- a nil bulk or multi-bulk reply
 
 local Conn = {}
@@ -183,11 +186,19 @@ local function reply(stream, deadline)
     return nil, "unreadable reply from redis: " .. l, "net"
 end
 
-------------------------------------------------------------------------
+-- ----------------------------------------------------------------------
 -- Connections
 
---- connect{ host = "127.0.0.1", port = 6379, password, db, timeout = 1 (s) }
---- or "host:port": a connection (opened on the first call), or nil, message.
+--- A connection, opened on its first call (and again after an error).
+-- @tparam string|table opts "host:port", or the options:
+-- @tparam[opt="127.0.0.1"] string opts.host the server
+-- @tparam[opt=6379] number opts.port its port
+-- @tparam[opt] string opts.password sent with AUTH
+-- @tparam[opt] number opts.db chosen with SELECT
+-- @tparam[opt=1] number opts.timeout seconds for each call
+-- @treturn[1] Conn the connection
+-- @return[2] nil
+-- @treturn[2] string message (opts is neither)
 function _M.connect(opts)
     if type(opts) == "string" then
         local host, port = opts:match("^(.*):(%d+)$")
@@ -253,8 +264,17 @@ local function end_turn(self)
     if self.turns then self.turns:signal() end
 end
 
---- Runs one command: its reply (redis.null for a nil), or nil, message,
---- "redis" (an error reply) or "net" (unreachable, timed out: reconnects next time).
+--- A connection made by `connect`; coroutines and light threads that share
+-- one take turns.
+-- @type Conn
+
+--- Runs one command.
+-- @param ... the command and its arguments: `conn:call("SET", "k", "v", "NX")`
+-- @return[1] its reply: a string, a number, a list, or `null`
+-- @return[2] nil
+-- @treturn[2] string message
+-- @treturn[2] string "redis" (an error reply) or "net" (unreachable, timed out:
+--   it connects again at the next call)
 function Conn:call(...)
     local deadline = now_ms() + self.timeout
     if not take_turn(self, deadline) then
@@ -273,7 +293,14 @@ function Conn:call(...)
 end
 
 --- Runs a Lua script by its SHA1 (EVALSHA), loading it when redis does not
---- know it (after a restart, too).
+-- know it (after a restart, too).
+-- @tparam string source the script
+-- @tparam {string,...} keys its KEYS
+-- @tparam table args its ARGV
+-- @return[1] its reply
+-- @return[2] nil
+-- @treturn[2] string message
+-- @treturn[2] string "redis" or "net"
 function Conn:script(source, keys, args)
     local sha = self.shas[source]
     if not sha then
@@ -293,6 +320,7 @@ function Conn:script(source, keys, args)
     return v, err, kind
 end
 
+--- Closes the connection (the next call opens another).
 function Conn:close()
     if self.stream then
         self.stream:close()

@@ -1,7 +1,14 @@
--- smpp.text: message text for SMPP. UTF-8 in and out; GSM 03.38, Latin-1,
+--- smpp.text: message text for SMPP. UTF-8 in and out; GSM 03.38, Latin-1,
 -- UCS-2 and the national alphabets on the wire; long messages split into
 -- parts (UDH 8/16-bit, SAR TLVs or message_payload) and joined again
 -- (smpp.joiner).
+--
+-- Encodings: "auto", "gsm7" (GSM 03.38 with its extension table), "ascii"
+-- (IA5), "latin1", "ucs2" (UTF-16BE: emoji as surrogate pairs), "binary",
+-- "cyrillic", "hebrew", "jis", "iso2022jp", "kanji", "ksc5601" (the last ones
+-- through iconv). A part never ends between an escape and its character,
+-- nor between the halves of a surrogate pair.
+-- @module smpp.text
 local core = require "smpp.core"
 
 local byte, char, sub, format = string.byte, string.char, string.sub, string.format
@@ -21,14 +28,31 @@ local function check_charset(charset, level)
     end
     return charset or "gsm7"
 end
--- (smpp.receipt checks the same option when it reads a PDU's octets)
+--- Checks a `charset` option (smpp.receipt checks the same option when it
+-- reads a PDU's octets).
+-- @function check_charset
+-- @tparam[opt] string charset "gsm7" or "latin1"
+-- @tparam number level the level the error is raised at, as for `error`
+-- @treturn string the charset, "gsm7" when nil
+-- @raise when it is neither
 _M.check_charset = check_charset
 
---- Encodes UTF-8 text: octets, data_coding, encoding | nil, message, "text".
--- encoding: "auto" (default: the most compact that loses nothing), "gsm7",
--- "latin1", "ucs2", "ascii", "binary" or a national one ("cyrillic", ...).
--- opts.charset is the account's alphabet for data_coding 0 ("gsm7" default,
--- or "latin1"); opts.substitute writes '?' or a look-alike instead of failing.
+--- Encodes UTF-8 text for the wire.
+-- @tparam string text UTF-8
+-- @tparam[opt="auto"] string encoding "auto" (GSM 7-bit when the text fits it, else
+--   UCS-2; on a "latin1" account Latin-1, else UCS-2), "gsm7", "latin1", "ucs2",
+--   "ascii", "binary" or a national one ("cyrillic", ...)
+-- @tparam[opt] table opts
+-- @tparam[opt="gsm7"] string opts.charset the account's alphabet for data_coding 0: "gsm7" or "latin1"
+-- @tparam[opt=false] boolean opts.substitute write '?' or a look-alike for what the
+--   encoding cannot carry, instead of failing
+-- @treturn[1] string the octets (GSM 7-bit: one septet an octet, unpacked)
+-- @treturn[1] number the data_coding
+-- @treturn[1] string the encoding used
+-- @return[2] nil
+-- @treturn[2] string message: "character '😀' at octet 1 cannot be written in gsm7", "invalid UTF-8 at octet 3"
+-- @treturn[2] string "text"
+-- @raise on an unknown encoding or charset, or "gsm7" on a "latin1" account
 function _M.encode(text, encoding, opts)
     if type(text) ~= "string" then
         error("text must be a string", 2)
@@ -54,8 +78,16 @@ function _M.encode(text, encoding, opts)
     return octets, dcs, encoding
 end
 
---- Decodes octets of a data_coding to UTF-8: text, encoding, message_class.
--- Never fails on content (unreadable octets become U+FFFD).
+--- Decodes octets of a data_coding to UTF-8. Never fails on content
+-- (unreadable octets become U+FFFD); an unknown data_coding reads as binary.
+-- @tparam string octets what the PDU carries
+-- @tparam[opt=0] number dcs the data_coding (0: the account's charset)
+-- @tparam[opt] table opts
+-- @tparam[opt="gsm7"] string opts.charset the account's alphabet for data_coding 0
+-- @treturn string the text in UTF-8
+-- @treturn string the encoding it was read in
+-- @treturn number|nil the message class of the 23.038 coding groups, or nil
+-- @raise when octets is not a string, or on a bad charset
 function _M.decode(octets, dcs, opts)
     if type(octets) ~= "string" then
         error("octets must be a string", 2)
@@ -114,7 +146,11 @@ end
 -- Reference numbers count up per destination (23.040 section 9.2.3.24.1).
 local refs, nrefs, MAX_REFS = {}, 0, 10000
 
---- The next concatenation reference for a destination (8 or 16 bits).
+--- The next concatenation reference for a destination: they count up
+-- per destination (23.040 section 9.2.3.24.1).
+-- @tparam[opt] string destination the destination_addr
+-- @tparam[opt=8] number bits 8 or 16
+-- @treturn number the reference
 function _M.next_ref(destination, bits)
     local key = tostring(destination or "")
     local modulo = bits == 16 and 65536 or 256
@@ -139,17 +175,31 @@ local function concat_kind_of(opts)
     return kind
 end
 
---- Splits UTF-8 text into the parts to submit: a list of tables with
---- short_message, esm_class, data_coding (and the SAR TLVs or message_payload).
--- opts: encoding, charset, substitute, concat ("udh8" default, "udh16",
--- "sar", "payload"), to (the destination, for reference numbers), ref.
--- More than 255 parts is an error.
 -- What split and count start from: the concatenation kind and the encoded text.
 local function prepare(text, opts)
     local kind = concat_kind_of(opts)
     return kind, _M.encode(text, opts.encoding, opts)
 end
 
+--- Splits UTF-8 text into the parts to submit. Limits: 160 septets, 140
+-- octets or 70 UCS-2 units in one part; 153 / 134 / 67 per part with an
+-- 8-bit reference UDH.
+-- @tparam string text UTF-8
+-- @tparam[opt] table opts
+-- @tparam[opt="auto"] string opts.encoding as for `encode`
+-- @tparam[opt="gsm7"] string opts.charset the account's alphabet for data_coding 0
+-- @tparam[opt=false] boolean opts.substitute as for `encode`
+-- @tparam[opt="udh8"] string opts.concat "udh8", "udh16", "sar" (the SAR TLVs) or
+--   "payload" (one part: the whole text in `message_payload`)
+-- @tparam[opt] string opts.to the destination, whose reference numbers count up
+-- @tparam[opt] number opts.ref the reference number; default `next_ref(to)`
+-- @treturn[1] {table,...} the parts: `{ short_message, esm_class, data_coding }`
+--   (esm_class 0x40 with a UDH), with `sar_msg_ref_num`, `sar_total_segments`,
+--   `sar_segment_seqnum` for "sar", or `message_payload` for "payload"
+-- @return[2] nil
+-- @treturn[2] string message (more than 255 parts, or a character that cannot be written)
+-- @treturn[2] string "text"
+-- @raise on an unknown encoding or concat
 function _M.split(text, opts)
     opts = opts or {}
     local kind, octets, dcs, encoding = prepare(text, opts)
@@ -183,9 +233,15 @@ function _M.split(text, opts)
     return parts
 end
 
---- The one part a text fits in: octets, data_coding; false when it needs
---- more parts (or concat = "payload"), nil, message, code when it cannot be
---- encoded. opts as for split; the same octets as split's single part.
+--- The one part a text fits in: the same octets as `split`'s single part.
+-- @tparam string text UTF-8
+-- @tparam[opt] table opts as for `split`
+-- @treturn[1] string the octets
+-- @treturn[1] number the data_coding
+-- @treturn[2] boolean false when it needs more parts (or `concat` is "payload")
+-- @return[3] nil
+-- @treturn[3] string message
+-- @treturn[3] string "text"
 function _M.one_part(text, opts)
     if opts and opts.concat ~= nil and concat_kind_of(opts) == "payload" then
         return false
@@ -197,8 +253,14 @@ function _M.one_part(text, opts)
     return #octets <= single_room(encoding) and octets, dcs
 end
 
---- How a text would go: { parts, encoding, units, per_part }. units are
---- septets (gsm7), UTF-16 units (ucs2) or octets.
+--- How a text would go, without sending anything.
+-- @tparam string text UTF-8
+-- @tparam[opt] table opts as for `split`
+-- @treturn[1] table `{ parts, encoding, data_coding, units, per_part }`: units are
+--   septets (gsm7), UTF-16 units (ucs2) or octets; per_part, the units a part holds
+-- @return[2] nil
+-- @treturn[2] string message
+-- @treturn[2] string "text"
 function _M.count(text, opts)
     opts = opts or {}
     local kind, octets, dcs, encoding = prepare(text, opts)
@@ -216,7 +278,10 @@ function _M.count(text, opts)
     return info
 end
 
---- A joiner of inbound long messages (see smpp.joiner).
+--- A joiner of inbound long messages: `smpp.joiner.joiner`.
+-- @function joiner
+-- @tparam[opt] table opts the options of `smpp.joiner.joiner`
+-- @treturn smpp.joiner.Joiner the joiner
 _M.joiner = function(opts) return require("smpp.joiner").joiner(opts) end
 
 return _M

@@ -205,7 +205,8 @@ function _M.connect(opts)
     return c
 end
 
---- Events: what the SMSC sends, handed to the handler set with `Client:on`
+--- Events.
+-- What the SMSC sends, handed to the handler set with `Client:on`
 -- (or the `on` option), else queued for `Client:wait`. A deliver_sm is
 -- answered ESME_ROK only once the application has it: its handler
 -- returned, or `wait` returned it. A handler that raises, or a full queue
@@ -245,6 +246,10 @@ end
 -- @event close
 -- @tparam string reason why
 -- @tparam number session the session's number
+
+--- Objects.
+-- What the events and `Client:stats` give.
+-- @section objects
 
 --- An MO message (the `message` event). `tostring(msg)` is one line.
 -- @table Message

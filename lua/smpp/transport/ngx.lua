@@ -1,4 +1,4 @@
--- smpp.transport.ngx: the transport inside nginx (OpenResty, or nginx with
+--- smpp.transport.ngx: the transport inside nginx (OpenResty, or nginx with
 -- the lua module). The session engine is carried by an ngx.socket.tcp
 -- cosocket, so no call ever blocks a worker: a wait yields to nginx.
 --
@@ -14,6 +14,10 @@
 -- lua_ssl_verify_depth in nginx.conf. nginx checks a certificate against a
 -- host name only, never an address: connecting to an address with
 -- verification on takes tls.server_name, the name to check.
+--
+-- The client picks it by itself when `ngx` is there; it offers what
+-- `smpp.transport.posix` does.
+-- @module smpp.transport.ngx
 local core = require "smpp.core"
 local semaphore = require "ngx.semaphore"
 
@@ -32,9 +36,14 @@ local function seconds_until(deadline)
     return max(0, (deadline - now_ms()) / 1000)
 end
 
---- The TLS settings of the tls option (true or a table): verify (default
---- true) and server_name; the trusted CAs are nginx's. A certificate of our
---- own (tls.cert) needs a newer lua module than this transport relies on.
+--- The TLS settings of the tls option; the trusted CAs are nginx's. A
+-- certificate of our own (tls.cert) needs a newer lua module than this
+-- transport relies on.
+-- @param tls true, or a table: `{ verify = true, server_name }`
+-- @treturn[1] table `{ verify, server_name }`
+-- @return[2] nil
+-- @treturn[2] string message (a client certificate was asked for)
+-- @treturn[2] string "tls"
 function _M.tls_config(tls)
     if type(tls) ~= "table" then tls = {} end
     if tls.cert or tls.key then
@@ -60,9 +69,17 @@ local function tls_name(host, tls, server_name)
     return nil
 end
 
---- Connects to host:port (names go through nginx's resolver directive),
---- with TLS when opts.tls is set; opts.timeout seconds (default 10) for the
---- connect and for each later send. Returns a stream or nil, message, code.
+--- Connects to host:port (names go through nginx's resolver directive).
+-- @tparam string host a name or an address
+-- @tparam number port the port
+-- @tparam[opt] table opts
+-- @param[opt] opts.tls TLS: true, or a table of `tls_config`
+-- @tparam[opt] string opts.server_name the name to send (SNI) and check; default host when it is a name
+-- @tparam[opt=10] number opts.timeout seconds for the connect and for each later send
+-- @treturn[1] table the stream
+-- @return[2] nil
+-- @treturn[2] string message
+-- @treturn[2] string code: "net", "tls" or "timeout"
 function _M.connect(host, port, opts)
     opts = opts or {}
     local tls, name = opts.tls, nil
@@ -131,15 +148,23 @@ local function reader(link)
     end
 end
 
---- A link: session (smpp.core.session) carried over the stream; its reader
---- starts now, in the light thread or timer that calls this.
+--- A link: a session carried over the stream; its reader starts now, in
+-- the light thread or timer that calls this.
+-- @tparam table stream a stream of `connect`
+-- @tparam smpp.core.Session session the engine
+-- @treturn Link the link
 function _M.link(stream, session)
     local link = setmetatable({ sock = stream.sock, stream = stream, session = session, got = false }, Link)
     link.reader = ngx.thread.spawn(reader, link)
     return link
 end
 
---- Sends what the session has to send. Returns true, or nil, message, code.
+--- Sends what the session has to send (a flush while another is writing
+-- leaves the bytes to that writer).
+-- @treturn[1] boolean true
+-- @return[2] nil
+-- @treturn[2] string message
+-- @treturn[2] string code: "timeout" or "net"
 function Link:flush()
     if self.writing or self.closed then return true end -- the writer in progress takes it
     local session, sock = self.session, self.sock
@@ -160,8 +185,9 @@ function Link:flush()
     return true
 end
 
---- What the reader brought since the last call: whether anything came, and
---- the reason when the link is gone (told once).
+--- What the reader brought since the last call.
+-- @treturn boolean whether anything came
+-- @treturn string|nil why the link is gone (told once), or nil
 function Link:drain()
     local got, lost = self.got, self.lost
     self.got = false
@@ -173,12 +199,19 @@ function Link:drain()
 end
 
 --- Whether the reader has brought something not yet taken.
+-- @treturn boolean
 function Link:buffered()
     return self.got or (self.lost ~= nil and not self.lost_told)
 end
 
---- Takes what the reader brought into the session's events (see the posix
---- transport): events, compact counts, whether anything came.
+--- Takes what the reader brought into the session's events (as the posix
+-- transport's `Link:pump`).
+-- @tparam[opt] table responses the table of compact responses
+-- @tparam[opt] table requests the table of compact requests
+-- @treturn {table,...} the events
+-- @treturn number the compact responses
+-- @treturn number the compact requests
+-- @treturn boolean whether anything came
 function Link:pump(responses, requests)
     local session = self.session
     local got, lost = self:drain()
@@ -190,8 +223,10 @@ function Link:pump(responses, requests)
     return events, nresp, nreq, got
 end
 
---- One turn of a link alone (see the posix transport): send, wait for
---- data, the session's next deadline or deadline, and pump.
+--- One turn of a link alone (as the posix transport's `Link:step`): send,
+-- wait for data, the session's next deadline or deadline, and pump.
+-- @tparam[opt] number deadline `smpp.core.now_ms` milliseconds
+-- @treturn {table,...} the events
 function Link:step(deadline)
     local session = self.session
     local ok = self:flush(deadline)
@@ -205,10 +240,13 @@ function Link:step(deadline)
     return events
 end
 
+--- What to wait for: always "r" (the reader light thread reads).
+-- @treturn string
 function Link.events()
     return "r"
 end
 
+--- Closes the cosocket; the reader ends.
 function Link:close()
     if self.closed then return end
     self.closed = true
@@ -217,8 +255,11 @@ function Link:close()
 end
 
 --- Waits until a reader of links has brought something, until deadline,
---- or until kick (a cond of this module, optional) is signaled (with no
---- links: for the time or the kick alone).
+-- or until kick is signaled (with no links: for the time or the kick alone).
+-- @tparam {Link,...} links the links
+-- @tparam[opt] number deadline `smpp.core.now_ms` milliseconds
+-- @tparam[opt] Cond kick a condition of this module
+-- @treturn string "ready" or "timeout"
 function _M.wait(links, deadline, kick)
     if #links == 0 then
         if kick then return kick:wait(deadline) end
@@ -238,21 +279,28 @@ end
 local Cond = {}
 Cond.__index = Cond
 
+--- A condition for the light threads of one timer or request (an ngx.semaphore).
+-- @treturn Cond
 function _M.cond()
     return setmetatable({ sem = semaphore.new(0) }, Cond)
 end
 
+--- Waits for `Cond:signal` or the deadline.
+-- @tparam[opt] number deadline `smpp.core.now_ms` milliseconds
+-- @treturn string "ready" or "timeout"
 function Cond:wait(deadline)
     local ok = self.sem:wait(seconds_until(deadline))
     return ok and "ready" or "timeout"
 end
 
+--- Wakes the light threads waiting on the condition.
 function Cond:signal()
     local waiting = -self.sem:count()
     if waiting > 0 then self.sem:post(waiting) end
 end
 
---- Sleeps for seconds without blocking the worker.
+--- Sleeps without blocking the worker.
+-- @tparam number seconds how long
 function _M.sleep(seconds)
     ngx.sleep(seconds)
 end

@@ -1,6 +1,12 @@
--- smpp.transport.posix: the built-in transport. Nonblocking TCP sockets of
+--- smpp.transport.posix: the built-in transport. Nonblocking TCP sockets of
 -- the C core, waited on through smpp.loop, and a link that moves a session's
 -- bytes over one: the engine decides, this file only carries octets.
+--
+-- A transport (this module, `smpp.transport.ngx`, or one of your own given to
+-- `smpp.connect{ transport = ... }`) offers `connect`, `link`, `wait`, `cond`
+-- and `tls_config`. A stream is a socket of the core (`smpp.core.Socket`) or a
+-- TLS stream over one, with the same calls.
+-- @module smpp.transport.posix
 local core = require "smpp.core"
 local loop = require "smpp.loop"
 
@@ -22,9 +28,17 @@ local BATCH_OUTSTANDING, BATCH_OCTETS, BATCH_MS = 16, 128, 1
 
 local function connect_step(sock) return sock:connect_step() end
 
---- Connects to host:port (the name is resolved on every call), with TLS when
---- opts.tls is set; waits at most opts.timeout seconds (default 10). Returns
---- a stream (a socket, or TLS over one) or nil, message, code.
+--- Connects to host:port (the name is resolved on every call).
+-- @tparam string host a name or an address
+-- @tparam number port the port
+-- @tparam[opt] table opts
+-- @param[opt] opts.tls TLS: true, a table of TLS options (as for `smpp.client.connect`) or a `tls_config`
+-- @tparam[opt] string opts.server_name the name to check in the certificate; default host
+-- @tparam[opt=10] number opts.timeout seconds to connect (and shake hands)
+-- @return[1] a stream: a socket, or TLS over one
+-- @return[2] nil
+-- @treturn[2] string message
+-- @treturn[2] string code: "net", "tls" or "timeout"
 function _M.connect(host, port, opts)
     local timeout = opts and opts.timeout or 10
     local sock, err, code = core.tcp_connect(host, port)
@@ -50,14 +64,27 @@ function _M.connect(host, port, opts)
     return sock
 end
 
---- A listening socket on host:port (port 0: any free port; sock:port() tells).
+--- A listening socket: `smpp.core.tcp_listen`.
+-- @tparam string host the address to listen on
+-- @tparam number port the port (0: any free port; `sock:port()` tells)
+-- @tparam[opt] number backlog the listen backlog
+-- @treturn[1] smpp.core.Socket the socket
+-- @return[2] nil
+-- @treturn[2] string message
+-- @treturn[2] string "net"
 function _M.listen(host, port, backlog)
     return core.tcp_listen(host, port, backlog)
 end
 
 local function accept_step(listener) return listener:accept() end
 
---- Waits for the next connection on a listening socket, until deadline.
+--- Waits for the next connection on a listening socket.
+-- @tparam smpp.core.Socket listener the listening socket
+-- @tparam[opt] number deadline `smpp.loop.now` milliseconds
+-- @treturn[1] smpp.core.Socket the connection
+-- @return[2] nil
+-- @treturn[2] string message
+-- @treturn[2] string "net" or "timeout"
 function _M.accept(listener, deadline)
     local sock, err, code = loop.ready(listener, "r", deadline, accept_step, listener)
     if sock == false then return nil, "accept: timed out", "timeout" end
@@ -69,8 +96,11 @@ end
 local Tls = {}
 Tls.__index = Tls
 
--- Sends what TLS has ready; returns true when nothing is left, false when
--- the socket is full, or nil, message, code.
+--- Sends what TLS has ready (a TLS stream's call).
+-- @treturn[1] boolean true when nothing is left, false when the socket is full
+-- @return[2] nil
+-- @treturn[2] string message
+-- @treturn[2] string code
 function Tls:push()
     while true do
         local out = self.tls:output()
@@ -88,7 +118,11 @@ function Tls:push()
     end
 end
 
--- Takes what the socket has into TLS; returns true, or nil, message, code.
+--- Takes what the socket has into TLS (a TLS stream's call).
+-- @treturn[1] boolean true
+-- @return[2] nil
+-- @treturn[2] string message
+-- @treturn[2] string code
 function Tls:pull()
     while true do
         local data, err, code = self.sock:read()
@@ -106,6 +140,12 @@ function Tls:pull()
     end
 end
 
+--- Reads plaintext, as `smpp.core.Socket:read` does.
+-- @treturn[1] string what came
+-- @treturn[2] boolean false: nothing now (wait for "r")
+-- @return[3] nil
+-- @treturn[3] string message ("closed" when the peer closed)
+-- @treturn[3] string code: "closed", "net" or "tls"
 function Tls:read()
     -- what TLS holds already first: the socket is asked only when that is none
     local data, rerr, rcode = self.tls:read()
@@ -120,6 +160,13 @@ function Tls:read()
     return data, rerr, rcode
 end
 
+--- Writes plaintext: all of it is taken (what the socket cannot take now
+-- waits in TLS; `events` is then "w").
+-- @tparam string data the plaintext
+-- @treturn[1] number its length
+-- @return[2] nil
+-- @treturn[2] string message
+-- @treturn[2] string code
 function Tls:write(data)
     if #data > 0 then
         local ok, err, code = self.tls:write(data)
@@ -135,15 +182,27 @@ function Tls:write(data)
     return #data
 end
 
+--- Whether ciphertext waits to be written.
+-- @treturn boolean
 function Tls:pending()
     return #self.tls:output() > 0
 end
 
+--- As `smpp.core.Socket:lowat`, on the socket under TLS.
+-- @tparam number n octets
+-- @treturn boolean whether the system took it
 function Tls:lowat(n) return self.sock:lowat(n) end
+--- The socket's descriptor.
+-- @treturn number
 function Tls:pollfd() return self.sock:pollfd() end
+--- What to wait for: "r", or "w" while ciphertext waits.
+-- @treturn string
 function Tls:events() return self.events end
+--- A stream has no timeout of its own.
+-- @return nil
 function Tls.timeout() return nil end
 
+--- Sends close_notify and closes the socket.
 function Tls:close()
     self.tls:close()
     self:push()
@@ -174,8 +233,15 @@ local function handshake(sock, tls, deadline)
     end
 end
 
--- A TLS configuration from the tls option: true (verify against the system
--- store), an options table, or a config made with smpp.core.tls_config.
+--- A TLS configuration from the tls option: `smpp.core.tls_config`.
+-- @function tls_config
+-- @param tls true (verify against the system store), a table of TLS options,
+--   or a config made with `smpp.core.tls_config` (given back as it is)
+-- @tparam[opt] boolean server the server's side
+-- @treturn[1] smpp.core.TlsConfig the configuration
+-- @return[2] nil
+-- @treturn[2] string message
+-- @treturn[2] string "tls"
 local function tls_config(tls, server)
     if type(tls) == "userdata" then
         return tls
@@ -188,8 +254,16 @@ local function tls_config(tls, server)
 end
 _M.tls_config = tls_config
 
---- Starts TLS on a connected socket: the client side checks host's
---- certificate (opts.tls: true, a table of options, or a tls_config).
+--- Starts TLS on a connected socket and shakes hands.
+-- @tparam smpp.core.Socket sock the connected socket
+-- @tparam string host the name the client checks in the certificate (nil on the server)
+-- @param tls true, a table of TLS options, or a `tls_config`
+-- @tparam[opt] number deadline `smpp.loop.now` milliseconds
+-- @tparam[opt] boolean server the server's side
+-- @return[1] the TLS stream
+-- @return[2] nil
+-- @treturn[2] string message
+-- @treturn[2] string "tls" or "timeout"
 function _M.start_tls(sock, host, tls, deadline, server)
     local cfg, err, code = tls_config(tls, server)
     if not cfg then
@@ -205,9 +279,13 @@ end
 local Link = {}
 Link.__index = Link
 
---- A link: session (smpp.core.session) carried over sock. Setting
---- link.tap = function(direction, octets) shows it every octet that goes
---- "out" to the stream and comes "in" from it (the PDU trace).
+--- A link: a session carried over a stream. `link.session` and `link.sock`
+-- are what it was made of. Setting `link.tap = function(direction, octets)`
+-- shows it every octet that goes "out" to the stream and comes "in" from it
+-- (the PDU trace).
+-- @param sock the stream
+-- @tparam smpp.core.Session session the engine (`smpp.core.session`)
+-- @treturn Link the link
 function _M.link(sock, session)
     return setmetatable({ sock = sock, session = session, lowat = 1 }, Link)
 end
@@ -232,8 +310,12 @@ local function write_step(self)
     end
 end
 
---- Writes out what the session has to send, waiting while the socket is
---- full, until deadline. Returns true, or nil, message, code.
+--- Writes out what the session has to send, waiting while the socket is full.
+-- @tparam[opt] number deadline `smpp.loop.now` milliseconds
+-- @treturn[1] boolean true
+-- @return[2] nil
+-- @treturn[2] string message
+-- @treturn[2] string code: "timeout", "net", "tls", "closed"
 function Link:flush(deadline)
     local sock = self.sock
     if self.session:pending() == 0 and not (sock.pending and sock:pending()) then return true end
@@ -242,8 +324,9 @@ function Link:flush(deadline)
     return ok, err, code
 end
 
--- Reads all the stream has now into the session: returns whether anything
--- came, and the reason when the link is gone.
+--- Reads all the stream has now into the session.
+-- @treturn boolean whether anything came
+-- @treturn string|nil why the link is gone, or nil
 function Link:drain()
     local got, lost = false, nil
     local plain = self.sock.tls == nil
@@ -268,12 +351,17 @@ function Link:drain()
     end
 end
 
---- Takes what the stream has (without waiting) into the session and
---- returns the session's events (a list, maybe empty), the counts of
---- compact responses and requests (given the tables of session:events),
---- and whether anything came. A stream that has ended closes the session:
---- what arrived before the end comes first, then the session's end.
---- (drained: the caller has just drained the link, lost its answer.)
+--- Takes what the stream has (without waiting) into the session. A
+-- stream that has ended closes the session: what arrived before the end
+-- comes first, then the session's end.
+-- @tparam[opt] table responses the table of compact responses, as for `smpp.core.Session:events`
+-- @tparam[opt] table requests the table of compact requests, as for `smpp.core.Session:events`
+-- @tparam[opt] boolean drained the caller has just called `Link:drain`
+-- @tparam[opt] string lost what that drain said of the link's end
+-- @treturn {table,...} the session's events, maybe none
+-- @treturn number the compact responses
+-- @treturn number the compact requests
+-- @treturn boolean whether anything came
 function Link:pump(responses, requests, drained, lost)
     local session = self.session
     local got = drained or false
@@ -289,8 +377,14 @@ function Link:pump(responses, requests, drained, lost)
 end
 
 --- One turn of a link alone: send what is pending, wait until the stream
---- has data, the session needs the time (keepalive, timeouts) or deadline,
---- and pump (the client's loop turns many links the same way).
+-- has data, the session needs the time (keepalive, timeouts) or deadline,
+-- and pump (the client's loop turns many links the same way).
+-- @tparam[opt] number deadline `smpp.loop.now` milliseconds
+-- @tparam[opt] table responses as for `Link:pump`
+-- @tparam[opt] table requests as for `Link:pump`
+-- @treturn {table,...} the session's events
+-- @treturn number the compact responses
+-- @treturn number the compact requests
 function Link:step(deadline, responses, requests)
     local session, sock = self.session, self.sock
     local ok, err = self:flush(deadline)
@@ -316,15 +410,22 @@ end
 
 -- The cqueues protocol, so any scheduler can wait on a link: the stream's
 -- descriptor, "w" while output waits, and the session's next deadline.
+
+--- The stream's descriptor (the cqueues protocol, as `events` and `timeout`).
+-- @treturn number
 function Link:pollfd()
     return self.sock:pollfd()
 end
 
+--- What to wait for: "rw" while output waits, else "r".
+-- @treturn string
 function Link:events()
     local pending = self.session:pending() > 0 or (self.sock.pending and self.sock:pending())
     return pending and "rw" or "r"
 end
 
+--- Seconds until the session needs the time (keepalive, timeouts), or nil.
+-- @treturn number|nil
 function Link:timeout()
     local d = self.session:deadline()
     if d == nil then
@@ -334,13 +435,15 @@ function Link:timeout()
     return left > 0 and left or 0
 end
 
+--- Closes the stream (the session is left as it is).
 function Link:close()
     loop.forget(self.sock)
     self.sock:close()
 end
 
 --- Whether the link may hold data already read from the socket, which
---- poll would not tell of (TLS records decrypted along with earlier ones).
+-- poll would not tell of (TLS records decrypted along with earlier ones).
+-- @treturn boolean
 function Link:buffered()
     return self.sock.tls ~= nil
 end
@@ -353,9 +456,12 @@ local function batching(l)
 end
 
 --- Waits until one of links has something to read (or room to write what
---- it holds), until deadline, or until kick (a cond, optional) is
---- signaled; with no links, for the time (or the kick) alone. Returns
---- "ready", "timeout" or "signaled" (the kick alone).
+-- it holds), until deadline, or until kick is signaled; with no links, for
+-- the time (or the kick) alone.
+-- @tparam {Link,...} links the links
+-- @tparam[opt] number deadline `smpp.loop.now` milliseconds
+-- @tparam[opt] smpp.loop.Cond kick a condition
+-- @treturn string "ready", "timeout" or "signaled" (the kick alone)
 function _M.wait(links, deadline, kick)
     if #links == 0 then
         return loop.wait(nil, nil, deadline, kick)
@@ -377,11 +483,20 @@ function _M.wait(links, deadline, kick)
     return loop.wait(socks, events, deadline, kick)
 end
 
---- A condition coroutines wait on (loop.cond: smpp.loop, cqueues, top level).
+--- A condition coroutines wait on: `smpp.loop.cond`.
+-- @function cond
+-- @treturn smpp.loop.Cond
 _M.cond = loop.cond
 
---- Accepts a connection and, when tls is given (server options or a
---- tls_config), runs the server side of the handshake.
+--- Accepts a connection and, when tls is given, runs the server side of
+-- the handshake.
+-- @tparam smpp.core.Socket listener the listening socket
+-- @param[opt] tls server TLS options (`{ cert, key, ... }`) or a `tls_config`
+-- @tparam[opt] number deadline `smpp.loop.now` milliseconds
+-- @return[1] the stream
+-- @return[2] nil
+-- @treturn[2] string message
+-- @treturn[2] string code: "net", "tls" or "timeout"
 function _M.accept_tls(listener, tls, deadline)
     local sock, err, code = _M.accept(listener, deadline)
     if not sock or not tls then

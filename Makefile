@@ -1,6 +1,7 @@
 # lua-smpp: build the C module smpp/core.so, run the tests, benchmarks and fuzzers.
 #   make                 build for Lua 5.4 (make LUA=luajit for LuaJIT 2.1)
 #   make demo            the end-to-end exchange with the simulator over TLS
+#   make shell           a Lua 5.4 prompt with this tree's smpp loaded (make env: its variables)
 #   make test            C unit tests, the busted suite (Lua 5.4; codec/text specs on LuaJIT)
 #   make check-asan      the suite with the C module built with ASan+UBSan
 #   make bench           benchmarks, machine-readable figures
@@ -44,7 +45,7 @@ CODEC_SPECS = spec/pdu_spec.lua spec/golden_spec.lua spec/malformed_spec.lua spe
               spec/client_spec.lua spec/interop_client_spec.lua spec/delivery_spec.lua spec/joiner_spec.lua \
               spec/long_mo_spec.lua
 
-.PHONY: all test test-luajit luajit-module check-asan bench fuzz lint install clean deps demo soak doc
+.PHONY: all test test-luajit luajit-module check-asan bench fuzz lint install clean deps demo soak doc shell env
 
 all: $(BUILD)/smpp/core.so
 
@@ -54,6 +55,14 @@ $(BUILD)/smpp/core.so: $(SRCS) $(HDRS)
 
 deps:
 	@sh .ci/deps.sh
+
+# A REPL on this tree (smpp loaded), or the variables for one of your own:
+#   make shell          eval "$(make -s env)"; lua5.4 -i
+shell: all
+	@$(SPEC_ENV) $(LUA_BIN) -i -e 'smpp = require "smpp"; print("smpp " .. smpp._VERSION .. " loaded as smpp (" .. _VERSION .. ")")'
+
+env:
+	@echo 'export LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;" LUA_CPATH="$(CURDIR)/$(BUILD)/?.so;;" PATH="$(CURDIR)/bin:$$PATH"'
 
 demo: deps all
 	@$(SPEC_ENV) $(LUA_BIN) examples/demo.lua

@@ -14,6 +14,11 @@ local support = require "support"
 
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
 local root = here .. "/.."
+do -- absolute: some commands run from another directory
+    local p = assert(io.popen("cd '" .. root:gsub("'", "'\\''") .. "' && pwd"))
+    root = p:read("l")
+    p:close()
+end
 local format = string.format
 
 local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
@@ -145,6 +150,20 @@ describe("README.md", function()
             assert(s, format("the shell did not answer %q (after offset %d):\n%s", want, at, out))
             at = e + 1
         end
+    end)
+
+    it("gives a prompt on the tree with make shell, and its variables with make env", function()
+        local out, status = run(format("make -s -C %s shell", q(root)),
+            'print("hex", smpp.pdu.hexdump(smpp.pdu.encode{ command = "enquire_link" }))\n')
+        assert.are.equal(0, status, out)
+        assert.matches("smpp %d+%.%d+%.%d+ loaded as smpp", out)
+        assert.matches("hex\t0000  00 00 00 10 00 00 00 15", out, 1, true)
+        out, status = run(format("cd / && eval \"$(make -s -C %s env)\" && cd /tmp && "
+            .. "lua5.4 -e 'print(package.searchpath(\"smpp.core\", package.cpath))' && command -v smpp-sim",
+            q(root)))
+        assert.are.equal(0, status, out)
+        assert.matches("/build/lua5.4/smpp/core.so\n", out, 1, true)
+        assert.matches("/bin/smpp%-sim\n", out)
     end)
 
     it("starts the simulator with the command line it shows", function()

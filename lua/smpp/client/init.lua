@@ -80,8 +80,9 @@ end
 -- @tparam[opt="127.0.0.1"] string opts.host the SMSC; the name is resolved again on every reconnect
 -- @tparam[opt=2775] number opts.port the SMSC's port (8143 with `tls`)
 -- @tparam[opt=false] boolean|table opts.tls `true` (the system's CAs), a table
---   `{ ca, ca_dir, cert, key, server_name, min_version = "1.2", ciphers, keylog }`
---   (`server_name`: the name to check when `host` is an address), or a
+--   `{ ca, ca_dir, cert, key, verify = true, server_name, min_version = "1.2",
+--   max_version, ciphers, keylog }` (`server_name`: the name to check when `host`
+--   is an address; the others as `smpp.core.tls_config` takes them), or a
 --   config made with `smpp.core.tls_config`
 -- @tparam string opts.system_id the account, required; dashes are stripped, at most 15 characters
 -- @tparam[opt=""] string opts.password at most 8 characters
@@ -113,7 +114,8 @@ end
 --   processes: `{ redis = "host:port" | { host, port, password, db, timeout },
 --   key = "smpp:"..system_id, lease = 10, binds = sessions, wait }`
 --   (`binds`: slots this process takes at most; `wait`: seconds a standby waits
---   for a slot, default as long as it takes); see `smpp.limits`
+--   for a slot, default as long as it takes), or inside nginx `shm = "dict"`
+--   in place of `redis`: the workers of one nginx; see `smpp.limits`
 -- @tparam[opt] table opts.on handlers in place before the first PDU:
 --   `{ receipt = fn, message = fn, pdu = fn, bound = fn, close = fn }` (see `Client:on`)
 -- @tparam[opt=1000] number opts.max_queued inbound events kept for `Client:wait`

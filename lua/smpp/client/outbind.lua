@@ -1,7 +1,8 @@
--- smpp.client.outbind: the ESME's side of outbind (SMPP 3.4 2.2.1). The
+--- smpp.client.outbind: the ESME's side of outbind (SMPP 3.4 2.2.1). The
 -- ESME listens; the SMSC connects and sends outbind; the ESME binds as a
 -- receiver on that connection. What results is a client like any other,
 -- except that it does not reconnect: only the SMSC can call again.
+-- @module smpp.client.outbind
 local core = require "smpp.core"
 local loop = require "smpp.loop"
 local client = require "smpp.client"

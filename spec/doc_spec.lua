@@ -246,6 +246,14 @@ local function with_fake_ngx(fn)
     assert(ok, err)
 end
 
+local function upvalue(fn, wanted)
+    for i = 1, math.huge do
+        local n, v = debug.getupvalue(fn, i)
+        if not n then return nil end
+        if n == wanted then return v end
+    end
+end
+
 local function methods_of(object) return getmetatable(object).__index end
 
 local function registry(name) return debug.getregistry()[name].__index end
@@ -259,7 +267,10 @@ local function classes_of(name, m)
     if name == "smpp.loop" then return { Cond = methods_of(m.cond()) } end
     if name == "smpp.redis" then return { Conn = methods_of(assert(m.connect("127.0.0.1:1"))) } end
     if name == "smpp.track" then return { Memory = methods_of(m.memory()) } end
-    if name == "smpp.transport.posix" then return { Link = methods_of(m.link({}, core.session())) } end
+    if name == "smpp.transport.posix" then -- (a TLS stream's methods: those handshake gives its streams)
+        local tls = upvalue(upvalue(m.start_tls, "handshake"), "Tls")
+        return { Link = methods_of(m.link({}, core.session())), Tls = assert(tls, "the TLS stream's methods") }
+    end
     if name == "smpp.transport.ngx" then
         return { Link = methods_of(m.link({}, core.session())), Cond = methods_of(m.cond()) }
     end
@@ -283,14 +294,6 @@ end
 local function module_of(file)
     if file == "doc-src/core.luadoc" then return "smpp.core" end
     return (file:gsub("^lua/", ""):gsub("/init%.lua$", ""):gsub("%.lua$", ""):gsub("/", "."))
-end
-
-local function upvalue(fn, wanted)
-    for i = 1, math.huge do
-        local n, v = debug.getupvalue(fn, i)
-        if not n then return nil end
-        if n == wanted then return v end
-    end
 end
 
 -- The options each function reads: { module, item, param, keys }.

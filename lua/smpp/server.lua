@@ -1,7 +1,10 @@
--- smpp.server: an SMSC simulator on the same session engine as the client,
+--- smpp.server: an SMSC simulator on the same session engine as the client,
 -- for tests, demos and users' own test suites. It plays the reference SMSC's
 -- profile: accounts and passwords, a bind limit and a throttle per account,
 -- an idle timeout, delivery receipts and MO messages, and faults on demand.
+-- It runs inside `smpp.loop` (`smpp.spawn` / `smpp.run`); `bin/smpp-sim` is
+-- the same simulator as a program.
+-- @module smpp.server
 local core = require "smpp.core"
 local loop = require "smpp.loop"
 local posix = require "smpp.transport.posix"
@@ -30,12 +33,44 @@ local function check(opts, name, kind)
     return v
 end
 
---- smpp.server{ host, port, tls_port, tls = { cert, key }, accounts = { [system_id] = password },
----   max_binds = 2, throttle = 10 (per second per account, 0: none), idle_timeout = 30,
----   enquire_link = nil (seconds: the simulator pings too), receipts = true,
----   receipt_delay = 0 (seconds), receipt_stat = "DELIVRD", mo_echo = nil (prefix),
----   faults = { submit_status = status, withhold = true, delay = seconds,
----     generic_nack = true | status, malformed = true, stall = true, drop_after = n } }
+--- Makes a simulator: smpp.server. It answers like a strict SMSC: 0x0E
+-- for a wrong password, 0x0F for an unknown system_id, 0x0D beyond the bind
+-- limit, 0x05 for a second bind, 0x04 for a submit before the bind or on a
+-- receiver, 0x58 beyond the account's rate, the codec's status for a bad
+-- field, generic_nack 0x03 for an unknown command.
+-- @tparam[opt] table opts the options:
+-- @tparam[opt="127.0.0.1"] string opts.host the address to listen on
+-- @tparam[opt=2775] number opts.port the plain TCP port (0: any free one)
+-- @tparam[opt] number opts.tls_port the TLS port (0: any free one); needs `tls`
+-- @tparam[opt] table opts.tls the server's TLS: `{ cert, key }`
+-- @tparam[opt={}] table opts.accounts `{ [system_id] = password }`
+-- @tparam[opt=2] number opts.max_binds binds per account at once
+-- @tparam[opt=10] number opts.throttle submits per second per account, at most that
+--   many in any second (0: no limit)
+-- @tparam[opt=30] number opts.idle_timeout seconds without a PDU from the peer
+--   before the session is dropped (0: never)
+-- @tparam[opt] number opts.enquire_link seconds of silence before the simulator
+--   sends enquire_link itself (default: it does not)
+-- @tparam[opt=true] boolean opts.receipts send a receipt for each submit that asks
+--   for one (appendix B text, with `receipted_message_id` and `message_state`),
+--   to the submitting transceiver or a receiver of the account (queued until one binds)
+-- @tparam[opt=0] number opts.receipt_delay seconds before a receipt is sent
+-- @tparam[opt="DELIVRD"] string opts.receipt_stat the receipts' stat
+-- @tparam[opt] string opts.mo_echo a prefix: a submit whose text starts with it comes
+--   back as an MO (the rest of the text, to the sender)
+-- @tparam[opt={}] table opts.faults failures on purpose:
+--   `submit_status` (every submit is refused with it), `withhold = true` (submits get
+--   no answer), `delay` (seconds before each submit's answer), `generic_nack`
+--   (true: 0x08, or a status), `malformed = true` (an unreadable answer),
+--   `stall = true` (half a PDU, then silence), `drop_after` (the link is cut
+--   after that many PDUs)
+-- @tparam[opt] function opts.log `function(line)`, given every PDU both ways
+-- @tparam[opt=100000] number opts.max_messages submitted messages remembered
+--   for query_sm, cancel_sm and replace_sm
+-- @treturn Server the simulator, not listening yet
+-- @raise on an option of the wrong type
+-- @usage local sim = smpp.server{ port = 0, accounts = { test = "secret" }, throttle = 10 }
+-- local port = assert(sim:start())
 function _M.new(opts)
     opts = opts or {}
     check(opts, "accounts", "table")
@@ -191,7 +226,16 @@ local function remember(self, id, destination)
     end
 end
 
---- A message the simulator remembers: { id, state, destination }, or nil.
+--- A simulator made by `new`. Its `stats` table counts connections,
+-- binds, peak_binds, refused_binds, submits, throttled, receipts, mos,
+-- idle_drops and dropped; `port` and `tls_port` are the ports it listens on.
+-- @type Server
+
+--- A message the simulator remembers (the newest `max_messages`).
+-- @tparam string id its message id
+-- @treturn[1] table `{ id, state, destination }`: its message_state (2:
+--   delivered, or as cancel_sm left it) and destination_addr
+-- @return[2] nil when it is not known
 function Server:message(id)
     local destination = self.messages[id]
     if destination == nil then return nil end
@@ -357,7 +401,10 @@ local function loggable(p)
     return require("smpp.pdu").tostring(copy)
 end
 
--- One connection, until it closes; first (for outbind) a request to send.
+--- Serves one connection until it closes (`start` does this for every
+-- connection it accepts). Runs inside `smpp.loop`.
+-- @param stream a connected stream of `smpp.transport.posix`
+-- @tparam[opt] table first a request PDU to send first (outbind)
 function Server:serve(stream, first)
     local session = core.session{ role = "smsc", window = 100,
         enquire_link = self.enquire_link or 0 }
@@ -431,9 +478,14 @@ local function accept_loop(self, listener, tls)
     listener:close()
 end
 
---- Listens on port (plain TCP; port 0: any free one) and, with tls =
---- { cert, key } and tls_port, on tls_port with TLS. Returns the plain port
---- and the TLS port (also in self.port, self.tls_port).
+--- Listens on `port` (plain TCP; 0: any free one) and, with `tls` and
+-- `tls_port`, on `tls_port` with TLS. The connections are served by
+-- coroutines of `smpp.loop`: run them with `smpp.run` (or from inside one).
+-- @treturn[1] number the plain port (also in `server.port`)
+-- @treturn[1] number the TLS port, or nil (also in `server.tls_port`)
+-- @return[2] nil
+-- @treturn[2] string message
+-- @treturn[2] string code: "net" (the port is taken, ...) or "tls" (the certificate or key)
 function Server:start()
     local listener, err, code = posix.listen(self.host, self.port)
     if not listener then
@@ -460,8 +512,16 @@ function Server:start()
 end
 
 --- Outbind (3.4 section 4.1.7): connects to an ESME listening on host:port,
---- sends outbind with system_id and password, and serves the connection
---- (the ESME binds on it). Runs inside smpp.loop; returns true or nil, message.
+-- sends outbind with system_id and password, and serves the connection
+-- (the ESME binds on it). Runs inside `smpp.loop`.
+-- @tparam string host the ESME's address
+-- @tparam number port its port
+-- @tparam string system_id the outbind's system_id
+-- @tparam string password the outbind's password
+-- @treturn[1] boolean true
+-- @return[2] nil
+-- @treturn[2] string message
+-- @treturn[2] string code ("net", "tls", "timeout")
 function Server:outbind(host, port, system_id, password)
     local stream, err, code = posix.connect(host, port, { tls = self.outbind_tls })
     if not stream then
@@ -474,8 +534,9 @@ function Server:outbind(host, port, system_id, password)
     return true
 end
 
---- Drops up to n connections (all when n is nil) at their next turn, as a
---- network failure would: no unbind. Returns how many.
+--- Drops connections at their next turn, as a network failure would: no unbind.
+-- @tparam[opt] number n how many at most; nil: all
+-- @treturn number how many
 function Server:drop(n)
     local k = 0
     for link in pairs(self.links) do
@@ -488,15 +549,23 @@ function Server:drop(n)
     return k
 end
 
---- Stops accepting; open sessions end at their next turn.
+--- Stops accepting; open sessions end at their next turn (within 250 ms).
 function Server:stop()
     self.running = false
 end
 
---- An MO message to an account's receiver: { account, source_addr,
---- destination_addr, text (UTF-8; a long one goes in concatenated parts) |
---- short_message, data_coding }. Returns whether it (every part) went out
---- now; what could not is queued for the account's next receiver.
+--- Sends an MO message to a receiver (or transceiver) of an account; what
+-- cannot go now is queued for the account's next receiver.
+-- @tparam table m the message:
+-- @tparam[opt] string m.account the system_id; default one of the accounts
+-- @tparam[opt="447700900123"] string m.source_addr the sender
+-- @tparam[opt="12345"] string m.destination_addr the destination
+-- @tparam[opt] string m.text UTF-8 text; a long one goes in concatenated parts
+-- @tparam[opt="auto"] string m.encoding the text's encoding (see `smpp.text.encode`)
+-- @tparam[opt="udh8"] string m.concat how a long text is split (see `smpp.text.split`)
+-- @tparam[opt=""] string m.short_message octets sent as they are, when there is no `text`
+-- @tparam[opt=0] number m.data_coding the data_coding of `short_message`
+-- @treturn boolean whether it (every part) went out now
 function Server:deliver(m)
     local acct = m.account or next(self.accounts)
     local parts

@@ -68,7 +68,7 @@ _M.response = response
 
 --- command_status by code and codes by name: `status[0x58]` is
 -- `{ code = 0x58, name = "ESME_RTHROTTLED", text = "throttling error" }`,
--- `status.ESME_RTHROTTLED == 0x58` (the whole list: @{errors.md}).
+-- `status.ESME_RTHROTTLED == 0x58` (the whole list: @{errors.md|Results and errors}).
 -- @table status
 local status = {}
 for _, s in ipairs(core.statuses) do

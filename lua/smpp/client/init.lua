@@ -7,7 +7,7 @@
 -- messages), and smpp.track (what was sent, for the receipts).
 --
 -- A bad argument raises an error naming it, at the caller's line; what goes
--- wrong at run time returns `nil, message, code` (see @{errors.md}).
+-- wrong at run time returns `nil, message, code` (see @{errors.md|Results and errors}).
 -- @module smpp.client
 local core = require "smpp.core"
 local loop = require "smpp.loop"
@@ -350,7 +350,7 @@ end
 -- @treturn[2] number|string code: the SMSC's command_status (refused), "unsent"
 --   (it never left: safe to send again), "timeout", "closed" or "invalid"
 --   (uncertain: the SMSC may have it), "text" (cannot be encoded), "state"
---   (a receiver bind cannot send); see @{errors.md}
+--   (a receiver bind cannot send); see @{errors.md|Results and errors}
 -- @treturn[2] table the ids of the parts accepted, when some were (with `resent`)
 -- @raise on a bad message field, or fields the codec cannot write
 -- @usage local ids, err, code = client:send{ to = "447700900123", text = "Hi", receipt = true }

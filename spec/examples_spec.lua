@@ -1,6 +1,6 @@
--- The examples, the demo, bin/smpp and the README's coroutine snippet, run
--- as a user runs them: each in a process of its own against bin/smpp-sim,
--- their output read back; examples/openresty/run.sh with the nginx it starts.
+-- The examples, the demo and bin/smpp, run as a user runs them: each in a
+-- process of its own against bin/smpp-sim, their output read back;
+-- examples/openresty/run.sh with the nginx it starts.
 local support = require "support"
 
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
@@ -68,27 +68,6 @@ describe("examples", function()
         local _, counts = support.stop_sim(sim)
         assert.are.equal(8, counts.submits)
         assert.are.equal(8, counts.receipts)
-    end)
-
-    it("the README's coroutine snippet runs as written (but for the simulator's port)", function()
-        local readme = support.slurp(root .. "/README.md")
-        local snippet = readme:match("\n### Coroutines\n\n```lua\n(.-)```")
-        assert.is_truthy(snippet, "no lua block under ### Coroutines")
-        local n
-        snippet, n = snippet:gsub("port = 2775,", "port = " .. sim.port .. ",")
-        assert.are.equal(1, n)
-        local file = os.tmpname()
-        finally(function() os.remove(file) end)
-        local f = assert(io.open(file, "w"))
-        f:write(snippet)
-        f:close()
-        local out, status = run(lua_cmd(q(file)))
-        assert.are.equal(0, status, out)
-        for _, to in ipairs({ "447700900001", "447700900002", "447700900003" }) do
-            assert.matches(to .. "\t%x+\n", out)
-        end
-        local _, counts = support.stop_sim(sim)
-        assert.are.equal(3, counts.submits)
     end)
 
     it("receive.lua prints the MOs and receipts that reach a receiver bind", function()

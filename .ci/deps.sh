@@ -3,7 +3,7 @@
 # otherwise prints the apt-get line to run.
 PKGS="build-essential clang lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev lua-busted \
 libssl-dev pkg-config luarocks lua-check libsmpp34-dev tshark lua-cqueues openssl \
-nginx libnginx-mod-http-lua redis-server lua-ldoc lua-discount"
+nginx libnginx-mod-http-lua redis-server lua-ldoc lua-discount lua-dkjson"
 # LuaJIT is OpenResty's branch (luajit2): nginx's lua module needs it, and it
 # replaces Debian's luajit, with which it cannot be installed side by side.
 # node and npm may come from elsewhere than Debian (the machine image has them):

@@ -67,7 +67,7 @@ LUA_CPATH="$BUILD_DIR/?.so;;"
 export LUA_PATH LUA_CPATH
 ulimit -n 8192 2>/dev/null || ulimit -n 4096 2>/dev/null || true
 
-$CC -O2 -std=c99 -Wall -Wextra -pedantic -o bench/build/loopback bench/loopback.c 2>"$TMP/cc.err" ||
+mkdir -p bench/build && $CC -O2 -std=c99 -Wall -Wextra -pedantic -o bench/build/loopback bench/loopback.c 2>"$TMP/cc.err" ||
     fail "building bench/build/loopback failed: $(cat "$TMP/cc.err")"
 # the octets our client and simulator move: the bench's submit_sm and the simulator's answer
 SIZES=$("$LUA_BIN" -e 'local pdu = require "smpp.pdu"

@@ -289,7 +289,8 @@ local FIELD = {
     to = function(v) return _M.address("to", "destination_addr", v) end,
     from = string_value("from", 20, "source_addr"), text = string_value("text"), data = string_value("data"),
     encoding = string_value("encoding"), concat = string_value("concat"), substitute = any, receipt = any,
-    ref = any, meta = table_value("meta"), fields = table_value("fields"), service_type = string_value("service_type", 5, "service_type"),
+    ref = any, meta = table_value("meta"), fields = table_value("fields"),
+    service_type = string_value("service_type", 5, "service_type"),
     validity = time_value("validity"), schedule = time_value("schedule"),
     timeout = function(v)
         if type(v) ~= "number" or v <= 0 then return "timeout must be a positive number of seconds" end

@@ -64,6 +64,16 @@ local function raw(port)
         c.send{ command = kind or "bind_transceiver", system_id = id or "acct", password = password or "secret" }
         return c.expect()
     end
+    -- every octet that comes within seconds, past the framer; and whether the link closed
+    function c.octets(seconds)
+        local deadline, got = loop.now() + math.floor(seconds * 1000), {}
+        while loop.wait(sock, "r", deadline) ~= "timeout" do
+            local data = sock:read()
+            if data == nil then return table.concat(got), true end
+            if data then got[#got + 1] = data end
+        end
+        return table.concat(got), false
+    end
     function c.close() sock:close() end
     return c
 end
@@ -242,6 +252,72 @@ describe("smpp.server receipts and MOs", function()
             assert.are.equal("Привет", smpp.text.decode(mo2.short_message, mo2.data_coding))
         end)
     end)
+    for _, concat in ipairs({ "udh8", "sar" }) do
+        it("echoes the whole text of a long message sent in parts (" .. concat .. ")", function()
+            with_sim({ throttle = 0, mo_echo = "ECHO " }, function(port)
+                local c = raw(port)
+                c.bind()
+                local said = "ECHO " .. ("every part of this text comes back; "):rep(8)
+                local parts = assert(smpp.text.split(said, { concat = concat }))
+                assert.is_true(#parts > 1)
+                for _, part in ipairs(parts) do
+                    part.command, part.source_addr, part.destination_addr = "submit_sm", "12345", "447700900123"
+                    c.send(part)
+                    assert.are.equal(0, c.expect("submit_sm_resp").command_status)
+                end
+                local joiner, whole = smpp.text.joiner(), nil
+                repeat
+                    local mo = assert(c.expect("deliver_sm"))
+                    c.send{ command = "deliver_sm_resp", sequence_number = mo.sequence_number }
+                    whole = joiner:add(mo)
+                until whole
+                assert.are.equal(said:sub(6), smpp.text.decode(whole.payload, whole.data_coding))
+                assert.are.same({ "447700900123", "12345" }, { whole.source_addr, whole.destination_addr })
+                assert.is_nil((c.expect("deliver_sm", 0.3))) -- once
+            end)
+        end)
+    end
+end)
+
+describe("smpp.server registered_delivery (3.4 section 5.2.17)", function()
+    -- The registered_delivery values whose submits got a receipt, sorted.
+    local function receipted(opts)
+        local rd_of_seq, id_rd, receipts = {}, {}, {}
+        with_sim(opts, function(port)
+            local c = raw(port)
+            c.bind()
+            for rd = 0, 3 do
+                rd_of_seq[c.send{ command = "submit_sm", destination_addr = "447700900123",
+                    short_message = "rd " .. rd, registered_delivery = rd }] = rd
+            end
+            while true do
+                local p = c.expect(nil, 0.3)
+                if not p then break end
+                if p.command == "submit_sm_resp" then
+                    id_rd[p.message_id] = rd_of_seq[p.sequence_number]
+                elseif p.command == "deliver_sm" then
+                    c.send{ command = "deliver_sm_resp", sequence_number = p.sequence_number }
+                    receipts[#receipts + 1] = p.receipted_message_id
+                end
+            end
+        end)
+        local got = {}
+        for i, id in ipairs(receipts) do got[i] = id_rd[id] end
+        table.sort(got)
+        return got
+    end
+    for _, way in ipairs({ "compact", "table" }) do
+        local function opts(stat)
+            -- a log makes the simulator see every PDU as a table
+            return { throttle = 0, receipt_stat = stat, log = way == "table" and function() end or nil }
+        end
+        it("receipts a delivered message for 1 and 3, never for 0 or 2 (" .. way .. " submits)", function()
+            assert.are.same({ 1, 3 }, receipted(opts("DELIVRD")))
+        end)
+        it("receipts a failed message for 1 and 2, never for 0 or 3 (" .. way .. " submits)", function()
+            assert.are.same({ 1, 2 }, receipted(opts("UNDELIV")))
+        end)
+    end
 end)
 
 describe("smpp.server idle timeout", function()
@@ -326,10 +402,65 @@ describe("smpp.server over TLS", function()
     end)
 end)
 
+describe("smpp.server client certificates", function()
+    local dir = support.certificates()
+    -- client.pem from the CA the simulator trusts, stranger.pem from another
+    assert(os.execute(("cd %s && for who in client:ca stranger:other-ca; do n=${who%%%%:*}; ca=${who#*:}; "
+        .. "openssl req -newkey rsa:2048 -nodes -keyout $n.key -out $n.csr -subj /CN=$n 2>/dev/null && "
+        .. "openssl x509 -req -in $n.csr -CA $ca.pem -CAkey $ca.key -CAcreateserial -out $n.pem -days 2 "
+        .. "2>/dev/null || exit 1; done"):format(dir)))
+    local server_tls = { cert = dir .. "/server.pem", key = dir .. "/server.key", ca = dir .. "/ca.pem" }
+
+    -- For each client certificate (or none): "bound", or the client's error.
+    local function binds(tls, whos)
+        local sim = smpp.server{ port = 0, tls_port = 0, accounts = { acct = "secret" }, tls = tls }
+        local _, tls_port = assert(sim:start())
+        local got = {}
+        loop.spawn(function()
+            for _, who in ipairs(whos) do
+                local client_tls = { ca = dir .. "/ca.pem" }
+                if who ~= "none" then
+                    client_tls.cert, client_tls.key = dir .. "/" .. who .. ".pem", dir .. "/" .. who .. ".key"
+                end
+                local client, err = smpp.connect{ host = "localhost", port = tls_port, tls = client_tls,
+                    system_id = "acct", password = "secret", reconnect = false, timeout = 5 }
+                got[who] = client and "bound" or err
+                if client then client:close() end
+            end
+            sim:stop()
+        end)
+        loop.run()
+        return got, sim
+    end
+
+    it("with tls.ca, refuses a client without a certificate or with one of another CA", function()
+        local got, sim = binds(server_tls, { "none", "stranger", "client" })
+        assert.are.equal("bound", got.client)
+        assert.are_not.equal("bound", got.none)
+        assert.are_not.equal("bound", got.stranger)
+        assert.are.equal(1, sim.stats.binds)
+    end)
+    it("with verify = false, takes a client without a certificate", function()
+        local tls = { verify = false }
+        for k, v in pairs(server_tls) do tls[k] = tls[k] == nil and v or tls[k] end
+        assert.are.equal("bound", binds(tls, { "none" }).none)
+    end)
+    it("refuses verify = true without a CA to check against, and tls_port without tls", function()
+        local sim = smpp.server{ port = 0, tls_port = 0, accounts = { acct = "secret" },
+            tls = { cert = server_tls.cert, key = server_tls.key, verify = true } }
+        local port, err = sim:start()
+        if port then sim:stop() loop.run() end
+        assert.is_nil(port)
+        assert.matches("client certificates", err)
+        assert.has_error(function() smpp.server{ port = 0, tls_port = 0 } end,
+            "smpp.server: tls_port needs tls = { cert = ..., key = ... }")
+    end)
+end)
+
 describe("bin/smpp-sim", function()
     it("prints --help, listens, and on SIGTERM prints its counts and exits 0", function()
         local env = ("LUA_PATH=%q LUA_CPATH=%q "):format(package.path, package.cpath)
-        local lua = jit and "luajit" or "lua5.4"
+        local lua = support.lua_interpreter()
         local help = io.popen(env .. lua .. " bin/smpp-sim --help")
         assert.matches("%-%-throttle N", help:read("*a"))
         help:close()
@@ -455,14 +586,29 @@ describe("smpp.server more faults and outbind", function()
             assert.matches("command_length 12 is under 16", err)
         end)
     end)
-    it("stalls in the middle of a PDU", function()
-        with_sim({ faults = { stall = true } }, function(port)
+    it("stalls in the middle of a PDU and then answers nothing, keeping the link open", function()
+        local deliver_sm_head = u32(0, 5):sub(5) -- command_id 0x00000005 at octets 5-8
+        with_sim({ faults = { stall = true }, throttle = 0 }, function(port)
             local c = raw(port)
             c.bind()
+            c.send{ command = "submit_sm", destination_addr = "1", registered_delivery = 1 }
+            local octets, closed = c.octets(0.5)
+            assert.are.same({ 20, deliver_sm_head, false }, { #octets, octets:sub(5, 8), closed })
+            c.send{ command = "enquire_link" }
             c.send{ command = "submit_sm", destination_addr = "1" }
-            local p, err = c.recv(0.5)
-            assert.is_nil(p)
-            assert.are.equal("timeout", err)
+            assert.are.same({ "", false }, { c.octets(0.5) })
+        end)
+        with_sim({ faults = { stall = true }, throttle = 0 }, function(port)
+            local c = raw(port)
+            c.bind()
+            -- in one write: a submit, a ping and another submit; the ping may be
+            -- answered before the submit is seen, nothing after the half PDU
+            c.send_raw(smpp.pdu.encode{ command = "submit_sm", sequence_number = 2, destination_addr = "1" }
+                .. smpp.pdu.encode{ command = "enquire_link", sequence_number = 3 }
+                .. smpp.pdu.encode{ command = "submit_sm", sequence_number = 4, destination_addr = "1" })
+            local octets = c.octets(0.5)
+            assert.are.equal(deliver_sm_head, octets:sub(-16, -13))
+            assert.is_true(#octets <= 36)
         end)
     end)
     it("outbinds to a listening ESME, which then binds on that connection", function()

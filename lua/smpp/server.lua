@@ -22,8 +22,9 @@ Server.__index = Server
 local BIND_TYPES = { bind_transmitter = "tx", bind_receiver = "rx", bind_transceiver = "trx" }
 local MAX_QUEUED = 10000 -- receipts and MOs kept for an account with no receiver bound
 local MAX_MESSAGES = 100000 -- submitted messages remembered for query_sm, cancel_sm, replace_sm
+local SUCCESS = { DELIVRD = true, ACCEPTD = true } -- receipt_stat words of a success
 local RESP = require("smpp.pdu").response -- request command name -> its response's name
-local pdu_encode = core.encode
+local pdu_encode, pdu_decode = core.encode, core.decode
 
 local function check(opts, name, kind)
     local v = opts[name]
@@ -42,7 +43,9 @@ end
 -- @tparam[opt="127.0.0.1"] string opts.host the address to listen on
 -- @tparam[opt=2775] number opts.port the plain TCP port (0: any free one)
 -- @tparam[opt] number opts.tls_port the TLS port (0: any free one); needs `tls`
--- @tparam[opt] table opts.tls the server's TLS: `{ cert, key }`
+-- @tparam[opt] table opts.tls the server's TLS: `{ cert, key, ca, ca_dir, verify }`
+--   (with `ca` or `ca_dir`, clients must present a certificate issued by one of
+--   these CAs; `verify = false` turns that off)
 -- @tparam[opt={}] table opts.accounts `{ [system_id] = password }`
 -- @tparam[opt=2] number opts.max_binds binds per account at once
 -- @tparam[opt=10] number opts.throttle submits per second per account, at most that
@@ -68,12 +71,15 @@ end
 -- @tparam[opt=100000] number opts.max_messages submitted messages remembered
 --   for query_sm, cancel_sm and replace_sm
 -- @treturn Server the simulator, not listening yet
--- @raise on an option of the wrong type
+-- @raise on an option of the wrong type, or `tls_port` without `tls`
 -- @usage local sim = smpp.server{ port = 0, accounts = { test = "secret" }, throttle = 10 }
 -- local port = assert(sim:start())
 function _M.new(opts)
     opts = opts or {}
     check(opts, "accounts", "table")
+    if opts.tls_port ~= nil and opts.tls == nil then
+        error("smpp.server: tls_port needs tls = { cert = ..., key = ... }", 2)
+    end
     local self = setmetatable({
         host = check(opts, "host", "string") or "127.0.0.1",
         port = check(opts, "port", "number") or 2775,
@@ -149,7 +155,7 @@ end
 local function flush_queue(self, link)
     local q = account(self, link.account).queue
     local session, stat = link.session, self.receipt_stat
-    local err = stat == "DELIVRD" and "000" or "001"
+    local err = SUCCESS[stat] and "000" or "001"
     while q.head <= q.tail do
         local h, now = q.head, loop.now()
         local item = q[h]
@@ -195,6 +201,16 @@ local function deliver(self, acct, item, prefer, id, submitted)
         end
     end
     return false
+end
+
+-- Whether a submit's registered_delivery (bits 1-0, 3.4 section 5.2.17)
+-- asks for a receipt of the outcome the simulator plays (receipt_stat;
+-- DELIVRD and ACCEPTD are successes): 0 never, 1 always, 2 on failure only,
+-- and 3 (reserved in 3.4) on success only, as SMPP 5.0 defines it.
+local function receipt_wanted(self, registered_delivery)
+    local kind = (registered_delivery or 0) % 4
+    if kind < 2 then return kind == 1 end
+    return (kind == 2) ~= (SUCCESS[self.receipt_stat] == true)
 end
 
 -- A receipt for a submit (its octets), now or after the receipt delay.
@@ -247,15 +263,26 @@ local function new_message_id(self)
     return format("%08X", self.next_id)
 end
 
--- What a submit says: the text as UTF-8 when it is text.
-local function preview(pdu)
-    local sm = pdu.short_message or ""
-    if sm == "" and pdu.message_payload then sm = pdu.message_payload end
-    if floor((pdu.esm_class or 0) / 0x40) % 2 == 1 and #sm > 0 then
-        sm = sub(sm, sm:byte(1) + 2)
+-- mo_echo: a submit whose text starts with the prefix comes back as an MO
+-- from its destination, without the prefix. The parts of a long message are
+-- joined first (a joiner per account), so that the whole text comes back.
+local function echo(self, link, p)
+    local st = account(self, link.account)
+    local joiner = st.joiner
+    if not joiner then
+        joiner = text.joiner{ timeout = 60 }
+        st.joiner = joiner
     end
-    local ok, s = pcall(text.decode, sm, pdu.data_coding or 0)
-    return ok and s or ""
+    joiner:expire() -- parts whose message never completed are forgotten
+    local whole = joiner:add(p)
+    if not whole then return end -- a part: the others are to come
+    joiner:handled(whole)
+    local ok, said = pcall(text.decode, whole.payload, whole.data_coding or 0)
+    local prefix = self.mo_echo
+    if ok and sub(said, 1, #prefix) == prefix then
+        self:deliver{ account = link.account, source_addr = p.destination_addr or "",
+            destination_addr = p.source_addr or "", text = sub(said, #prefix + 1) }
+    end
 end
 
 local function answer(link, p, status, fields)
@@ -302,6 +329,9 @@ local function submit_fault(self, link, p)
             or sub(require("smpp.pdu").encode{ command = "deliver_sm", sequence_number = 1,
                 destination_addr = "1", short_message = "stalled" }, 1, 20)
         link.sock:write(bytes)
+        if f.stall then -- and then nothing more: no answer, no receipt, no ping
+            link.stalled, link.receives = true, false
+        end
         return true
     end
     return false
@@ -325,14 +355,10 @@ local function on_submit(self, link, p)
         answer_submit(self, link, p, id)
     end
     remember(self, id, p.destination_addr or "")
-    if self.receipts and (p.registered_delivery or 0) % 4 ~= 0 then
+    if self.receipts and receipt_wanted(self, p.registered_delivery) then
         send_receipt(self, link, pdu_encode(p), id) -- made of the submit's octets
     end
-    local said = self.mo_echo and preview(p)
-    if said and sub(said, 1, #self.mo_echo) == self.mo_echo then
-        self:deliver{ account = link.account, source_addr = p.destination_addr or "",
-            destination_addr = p.source_addr or "", text = sub(said, #self.mo_echo + 1) }
-    end
+    if self.mo_echo then echo(self, link, p) end
 end
 
 -- A submit_sm on a link with no faults, log or echo to play (the common
@@ -349,7 +375,9 @@ local function on_plain_submit(self, link, seq, destination, submit)
     local id = new_message_id(self)
     link.session:answer(now, seq, "submit_sm_resp", 0, id)
     remember(self, id, destination)
-    if submit and self.receipts then send_receipt(self, link, submit, id) end
+    if submit and self.receipts and receipt_wanted(self, pdu_decode(submit).registered_delivery) then
+        send_receipt(self, link, submit, id)
+    end
 end
 
 local function on_request(self, link, p)
@@ -401,6 +429,19 @@ local function loggable(p)
     return require("smpp.pdu").tostring(copy)
 end
 
+-- A stalled link: what the peer sends is read and ignored (the engine is
+-- told nothing, so it answers nothing) until the peer closes, the link is
+-- dropped or the simulator stops.
+local function hold(self, link)
+    local sock = link.sock
+    while self.running and not link.dropping do
+        loop.wait(sock, "r", loop.now() + 250)
+        local data = sock:read()
+        while data do data = sock:read() end
+        if data == nil then return end
+    end
+end
+
 --- Serves one connection until it closes (`start` does this for every
 -- connection it accepts). Runs inside `smpp.loop`.
 -- @param stream a connected stream of `smpp.transport.posix`
@@ -433,6 +474,7 @@ function Server:serve(stream, first)
         end
         local closed
         for _, ev in ipairs(events) do
+            if link.stalled then break end
             seen = seen + 1
             if self.log and ev.pdu then
                 self.log("<- " .. loggable(ev.pdu))
@@ -449,6 +491,10 @@ function Server:serve(stream, first)
             end
         end
         if closed or link.dropping then break end
+        if link.stalled then
+            hold(self, link)
+            break
+        end
         if link.receives and link.account then
             flush_queue(self, link) -- responses made room in the window
         end
@@ -457,13 +503,26 @@ function Server:serve(stream, first)
             break
         end
     end
-    link:flush(loop.now() + 1000)
+    if not link.stalled then link:flush(loop.now() + 1000) end
     link:close()
     self.links[link] = nil
     if link.account then
         local st = account(self, link.account)
         st.binds = st.binds - 1
     end
+end
+
+-- The listener's TLS options: with CAs to check them against, client
+-- certificates are required (the core's verify = "peer": on a server, true
+-- alone would ask for none).
+local function server_tls(tls)
+    if type(tls) ~= "table" then return tls end
+    local copy = {}
+    for k, v in pairs(tls) do copy[k] = v end
+    if copy.verify == true or (copy.verify == nil and (copy.ca or copy.ca_dir)) then
+        copy.verify = "peer"
+    end
+    return copy
 end
 
 -- Accepts on one listener until stop().
@@ -494,7 +553,7 @@ function Server:start()
     self.port = listener:port()
     self.running = true
     if self.tls and self.tls_port then
-        local cfg, terr, tcode = posix.tls_config(self.tls, true)
+        local cfg, terr, tcode = posix.tls_config(server_tls(self.tls), true)
         if not cfg then
             listener:close()
             return nil, terr, tcode

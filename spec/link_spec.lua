@@ -4,7 +4,8 @@ local core = require "smpp.core"
 local loop = require "smpp.loop"
 local posix = require "smpp.transport.posix"
 
-local smsc = require("support").tiny_smsc
+local support = require "support"
+local smsc = support.tiny_smsc
 
 -- The ESME side: bind, send n submits through a window, unbind.
 local function esme(port, n, window, results)
@@ -111,7 +112,7 @@ describe("sessions over TCP", function()
         local listener = assert(posix.listen("127.0.0.1", 0))
         local port = listener:port()
         listener:close()
-        local lua = jit and "luajit" or "lua5.4"
+        local lua = support.lua_interpreter()
         local server = io.popen(("%s -e 'local l = assert(require(\"smpp.transport.posix\").listen(\"127.0.0.1\", %d)) "
             .. "local loop = require \"smpp.loop\" loop.spawn(require(\"support\").tiny_smsc, l, { submits = 0 }) "
             .. "loop.run()'"):format(lua, port))

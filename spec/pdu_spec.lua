@@ -122,6 +122,8 @@ end)
 -- Generated PDUs: every command, random values within the spec's limits.
 local rng_seed = tonumber(os.getenv("SMPP_SEED") or "") or os.time()
 local rand = math.random
+-- (Lua 5.1's math.random takes bounds that fit a C int)
+local function rand32() return rand(0, 0xFFFF) * 0x10000 + rand(0, 0xFFFF) end
 
 local function rstr(max, alphabet)
     alphabet = alphabet or "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJ +-_.@"
@@ -174,7 +176,7 @@ local field_gen = {
         local t = {}
         for i = 1, rand(0, 4) do
             t[i] = { dest_addr_ton = rand(0, 6), dest_addr_npi = rand(0, 18), destination_addr = rstr(20),
-                error_status_code = rand(0, 0xFFFFFFFF) }
+                error_status_code = rand32() }
         end
         return t
     end,
@@ -184,7 +186,7 @@ local wide = { source_addr = 64, destination_addr = 64 } -- data_sm and alert_no
 local tlv_gen = {
     int8 = function() return rand(0, 255) end,
     int16 = function() return rand(0, 0xFFFF) end,
-    int32 = function() return rand(0, 0xFFFFFFFF) end,
+    int32 = rand32,
     flag = function() return true end,
 }
 local tlv_sizes = {

@@ -37,12 +37,12 @@ describe("text.encode and text.decode", function()
     end)
     it("refuses invalid UTF-8 in every encoding", function()
         for _, enc in ipairs{ "gsm7", "latin1", "ucs2", "ascii", "cyrillic" } do
-            local o, err = text.encode("ab\xff", enc)
+            local o, err = text.encode("ab\255", enc)
             assert.is_nil(o, enc)
             assert.matches("invalid UTF-8 at octet 3", err, 1, true)
         end
-        assert.is_nil((text.encode("\xed\xa0\x80", "ucs2"))) -- a surrogate in UTF-8
-        assert.is_nil((text.encode("\xc0\x80", "latin1")))   -- an overlong NUL
+        assert.is_nil((text.encode("\237\160\128", "ucs2"))) -- a surrogate in UTF-8
+        assert.is_nil((text.encode("\192\128", "latin1")))   -- an overlong NUL
     end)
     it("writes Latin-1 with data_coding 3", function()
         local o, dcs = text.encode("Ça coûte 5 €?", "latin1", { substitute = true })
@@ -55,8 +55,8 @@ describe("text.encode and text.decode", function()
         for i = 0, 1023 do
             local c = (i * 37) % 256
             octets[#octets + 1] = string.char(c)
-            latin1[#latin1 + 1] = utf8.char(c)
-            ia5[#ia5 + 1] = c < 0x80 and string.char(c) or "\u{FFFD}"
+            latin1[#latin1 + 1] = c < 0x80 and string.char(c) or string.char(0xC0 + math.floor(c / 64), 0x80 + c % 64)
+            ia5[#ia5 + 1] = c < 0x80 and string.char(c) or "�"
         end
         octets = table.concat(octets)
         assert.are.equal(table.concat(latin1), text.decode(octets, 3))
@@ -70,8 +70,8 @@ describe("text.encode and text.decode", function()
         assert.are.equal("Hi 😀", text.decode(o, 8))
     end)
     it("reads a broken UCS-2 stream with replacement characters, not garbage", function()
-        assert.are.equal("A\u{FFFD}", text.decode("\0A\216\61", 8)) -- a lone high surrogate
-        assert.are.equal("A\u{FFFD}", text.decode("\0A\0", 8))      -- an odd octet
+        assert.are.equal("A�", text.decode("\0A\216\61", 8)) -- a lone high surrogate
+        assert.are.equal("A�", text.decode("\0A\0", 8))      -- an odd octet
     end)
     it("writes IA5/ASCII with data_coding 1 and binary as it is", function()
         assert.are.same({ "plain", 1, "ascii" }, { text.encode("plain", "ascii") })
@@ -315,7 +315,7 @@ describe("text.joiner", function()
 end)
 
 describe("the GSM 03.38 tables through the Lua API", function()
-    local default = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\u{FFFF}ÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    local default = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\239\191\191ÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
         .. "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
     it("reads every septet of the default table to its character and back", function()
         local i = 0

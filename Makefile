@@ -9,6 +9,7 @@
 #   make lint            clang-tidy / cppcheck / luacheck, where installed
 #   make doc             the API reference (LDoc, config.ld) into doc/
 #   make install         into $(PREFIX) (LuaRocks uses the rockspec instead)
+#   make man             man/smpp.1 and man/smpp-sim.1 again, from the tools' --help (help2man)
 
 LUA ?= 5.4
 ifeq ($(LUA),luajit)
@@ -45,7 +46,7 @@ CODEC_SPECS = spec/pdu_spec.lua spec/golden_spec.lua spec/malformed_spec.lua spe
               spec/client_spec.lua spec/interop_client_spec.lua spec/delivery_spec.lua spec/joiner_spec.lua \
               spec/long_mo_spec.lua
 
-.PHONY: all test test-luajit luajit-module check-asan bench fuzz lint install clean deps demo soak doc shell env
+.PHONY: all test test-luajit luajit-module check-asan bench fuzz lint install clean deps demo soak doc shell env man
 
 all: $(BUILD)/smpp/core.so
 
@@ -124,6 +125,16 @@ install: all
 	install -m 644 lua/smpp/transport/*.lua $(DESTDIR)$(INSTALL_LMOD)/smpp/transport/
 	install -m 755 bin/smpp bin/smpp-sim $(DESTDIR)$(PREFIX)/bin/
 	install -m 755 $(BUILD)/smpp/core.so $(DESTDIR)$(INSTALL_CMOD)/smpp/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 644 man/smpp.1 man/smpp-sim.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+
+# The man pages are the tools' --help and --version (help2man), their
+# "Exit status:" a section of its own; man/ keeps them for make install.
+man: all
+	help2man --no-info -n "send SMS, and print delivery receipts and MO messages, over SMPP 3.4" ./bin/smpp \
+	    | sed 's/^\.SS "Exit status:"/.SH "EXIT STATUS"/' > man/smpp.1
+	help2man --no-info -n "an SMSC simulator for tests and demos" ./bin/smpp-sim \
+	    | sed 's/^\.SS "Exit status:"/.SH "EXIT STATUS"/' > man/smpp-sim.1
 
 clean:
 	rm -rf build fuzz/build bench/build

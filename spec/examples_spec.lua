@@ -1,4 +1,4 @@
--- The examples, the demo and bin/smpp, run as a user runs them: each in a
+-- The examples and the demo, run as a user runs them: each in a
 -- process of its own against bin/smpp-sim, their output read back;
 -- examples/openresty/run.sh with the nginx it starts.
 local support = require "support"
@@ -83,56 +83,6 @@ describe("examples", function()
         assert.matches("MO from 12345 to 447700900123: hello receiver", heard)
         assert.matches("receipt for %x+: DELIVRD", heard)
         assert.matches("1 messages, 1 receipts", heard)
-    end)
-end)
-
-describe("bin/smpp", function()
-    local sim
-    before_each(function()
-        sim = support.start_sim("--throttle 0 --account 123456789012345:pw --mo-echo 'echo '")
-    end)
-    after_each(function() support.stop_sim(sim) end)
-    local function smpp_cmd(args)
-        return lua_cmd(q(root .. "/bin/smpp") .. " " .. args,
-            { SMPP_PORT = sim.port, SMPP_SYSTEM_ID = "123-456-789-012345", SMPP_PASSWORD = "pw" })
-    end
-
-    it("send prints the ids and the receipt", function()
-        local out, status = run(smpp_cmd("send --to 447700900123 --receipt Hello there"))
-        assert.are.equal(0, status, out)
-        assert.matches("message id: %x+", out)
-        assert.matches("receipt id=%x+ stat=DELIVRD", out)
-    end)
-
-    it("listen prints what comes until --count", function()
-        local listener = assert(io.popen(smpp_cmd("listen --count 1") .. " 2>&1", "r"))
-        os.execute("sleep 0.7")
-        local out, status = run(smpp_cmd("send --bind transmitter --from 447700900123 --to 12345 echo ping"))
-        assert.are.equal(0, status, out)
-        local heard = listener:read("a")
-        listener:close()
-        assert.matches("smpp.message from 12345 to 447700900123: \"ping\"", heard)
-    end)
-
-    it("shell evaluates Lua with a bound client", function()
-        local out, status = run("printf '%s\\n' 'client:send{ to = \"1\", text = \"from the shell\" }[1]' "
-            .. "'client:stats().sent' 'nonsense(' | " .. smpp_cmd("shell"))
-        assert.are.equal(0, status, out)
-        assert.matches("smpp> %x+\n", out)
-        assert.matches("smpp> 1\n", out)
-        assert.matches("smpp> shell:1:", out)
-    end)
-
-    it("refuses bad options with a clear message and status 2", function()
-        local out, status = run(lua_cmd(q(root .. "/bin/smpp") .. " send --to 1 --system-id x --password 123456789 hi"))
-        assert.are.equal(2, status)
-        assert.matches("password is 9 characters", out)
-        out, status = run(lua_cmd(q(root .. "/bin/smpp") .. " frobnicate"))
-        assert.are.equal(2, status)
-        assert.matches("unknown command frobnicate", out)
-        out, status = run(lua_cmd(q(root .. "/bin/smpp") .. " send --system-id x --password y --port 1 --to 1 hi"))
-        assert.are.equal(1, status)
-        assert.matches("smpp: ", out)
     end)
 end)
 

@@ -30,6 +30,7 @@ build = {
         ["smpp.receipt"] = "lua/smpp/receipt.lua",
         ["smpp.loop"] = "lua/smpp/loop.lua",
         ["smpp.server"] = "lua/smpp/server.lua",
+        ["smpp.cli"] = "lua/smpp/cli.lua",
         ["smpp.client"] = "lua/smpp/client/init.lua",
         ["smpp.client.options"] = "lua/smpp/client/options.lua",
         ["smpp.client.sessions"] = "lua/smpp/client/sessions.lua",

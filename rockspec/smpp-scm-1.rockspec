@@ -2,7 +2,7 @@ rockspec_format = "3.0"
 package = "smpp"
 version = "scm-1"
 source = {
-    url = "git+https://example.invalid/lua-smpp.git",
+    url = "git+https://github.com/lua-smpp/lua-smpp.git",
 }
 description = {
     summary = "SMPP 3.4 client and test SMSC for Lua, with a C core",
@@ -11,7 +11,9 @@ An SMPP 3.4 library: a C core for the PDU codec, the session engine, TLS,
 throttling and keepalive, and a thin idiomatic Lua layer. Works in plain Lua
 scripts, the REPL, coroutines and OpenResty.
 ]],
+    homepage = "https://github.com/lua-smpp/lua-smpp",
     license = "MIT",
+    labels = { "smpp", "sms", "telecom", "openresty" },
 }
 dependencies = {
     "lua >= 5.1",
@@ -21,6 +23,8 @@ external_dependencies = {
 }
 build = {
     type = "builtin",
+    -- the man pages land in the rock's directory: man "$(luarocks show --rock-dir smpp)/man/smpp.1"
+    copy_directories = { "man", "examples" },
     install = { bin = { ["smpp-sim"] = "bin/smpp-sim", ["smpp"] = "bin/smpp" } },
     modules = {
         ["smpp"] = "lua/smpp/init.lua",

@@ -16,8 +16,8 @@ local function start_node(account)
         q(support.INTEROP .. "/smsc.js"), q(account))
     local p = assert(io.popen(cmd, "r"))
     local node = { handle = p, lines = {} }
-    node.pid = tonumber((p:read("l") or ""):match("^pid (%d+)$"))
-    local line = p:read("l") or ""
+    node.pid = tonumber((p:read("*l") or ""):match("^pid (%d+)$"))
+    local line = p:read("*l") or ""
     node.port = tonumber(line:match("listening on 127%.0%.0%.1:(%d+)"))
     assert(node.pid and node.port, "spec/interop/smsc.js did not start: " .. line)
     return node

@@ -7,8 +7,8 @@
 -- @module smpp.loop
 local core = require "smpp.core"
 
-local coroutine, error, ipairs, pairs, select, setmetatable, type =
-    coroutine, error, ipairs, pairs, select, setmetatable, type
+local coroutine, error, ipairs, pairs, rawget, select, setmetatable, type =
+    coroutine, error, ipairs, pairs, rawget, select, setmetatable, type
 local cocreate, coresume, corunning, costatus, coyield =
     coroutine.create, coroutine.resume, coroutine.running, coroutine.status, coroutine.yield
 local now_ms, poll = core.now_ms, core.poll
@@ -18,6 +18,45 @@ local ok_cq, cqueues = pcall(require, "cqueues")
 if not ok_cq then cqueues = nil end
 
 local _M = { now = now_ms }
+
+-- PUC Lua 5.1 cannot yield across pcall: there, pcall runs its function in a
+-- coroutine of its own and passes the yields through, and running() names
+-- the coroutine that called pcall, so that a coroutine keeps one identity.
+-- Lua 5.2+ and LuaJIT yield across pcall: the built-ins serve.
+if _VERSION == "Lua 5.1" and not rawget(_G, "jit") then
+    local parent = setmetatable({}, { __mode = "k" }) -- pcall's coroutine -> its caller (false: main)
+    local builtin = corunning
+    corunning = function()
+        local co = builtin()
+        while co do
+            local p = parent[co]
+            if p == nil then return co end
+            if p == false then return nil end
+            co = p
+        end
+    end
+    local function pass(co, ok, ...)
+        if not ok then return false, ... end
+        if costatus(co) == "dead" then return true, ... end
+        return pass(co, coresume(co, coyield(...)))
+    end
+    _M.pcall = function(fn, ...)
+        local co = cocreate(function(...) return fn(...) end) -- fn may be a C function
+        parent[co] = builtin() or false
+        return pass(co, coresume(co, ...))
+    end
+else
+    _M.pcall = pcall
+end
+
+--- The running coroutine, as `coroutine.running` (the one that called
+-- `loop.pcall` when inside it, on PUC Lua 5.1).
+-- @function running
+_M.running = corunning
+
+--- `pcall` that lets its function yield (to `loop.run` or cqueues) on every
+-- Lua, PUC Lua 5.1 included.
+-- @function pcall
 
 --- The time in milliseconds of a monotonic clock: `smpp.core.now_ms`.
 -- @function now

@@ -146,10 +146,13 @@ local function show(v)
         if #v > 40 then
             v = v:sub(1, 37) .. "..."
         end
-        -- control characters and octets past ASCII as \ddd: a log line stays text
-        return (format("%q", v):gsub("\\\n", "\\n"):gsub("[\127-\255]", function(ch)
-            return "\\" .. ch:byte()
-        end))
+        -- control characters and octets past ASCII as \ddd (three digits before
+        -- a digit), newline as \n: a log line stays text, the same on every Lua
+        return '"' .. v:gsub('([%c"\\\127-\255])(%d?)', function(ch, digit)
+            if ch == '"' or ch == "\\" then return "\\" .. ch .. digit end
+            if ch == "\n" then return "\\n" .. digit end
+            return format(digit == "" and "\\%d" or "\\%03d", ch:byte()) .. digit
+        end) .. '"'
     elseif type(v) == "table" then
         local parts = {}
         for i, e in ipairs(v) do

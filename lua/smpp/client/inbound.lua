@@ -40,7 +40,7 @@ end
 -- Calls a handler; close() called inside one waits until it returns.
 local function call(c, handler, a, b)
     c.in_handler = c.in_handler + 1
-    local ok, err = pcall(handler, a, b)
+    local ok, err = loop.pcall(handler, a, b)
     c.in_handler = c.in_handler - 1
     return ok, err
 end

@@ -44,7 +44,8 @@ local function check(fn, err)
     local level = 2 -- check's caller, then up past the module's own frames
     while true do
         local info = debug.getinfo(level, "S")
-        if not info or info.source:sub(2, #HERE + 1) ~= HERE then break end
+        -- (PUC Lua 5.1 keeps a frame for a tail call)
+        if not info or (info.what ~= "tail" and info.source:sub(2, #HERE + 1) ~= HERE) then break end
         level = level + 1
     end
     error(format("smpp.%s: %s", fn, err), level)

@@ -471,7 +471,7 @@ end
 -- goes into the engines now, and the driver is woken to write it (once for
 -- every sender that came meanwhile).
 local function nudge(c)
-    if c.driver == nil or c.driver == coroutine.running() then return end
+    if c.driver == nil or c.driver == loop.running() then return end
     _M.feed(c)
     c.kick:signal()
 end
@@ -487,7 +487,7 @@ local function job_done(job) return job.done end
 -- Waits for job's end (by its deadline); an error raised meanwhile (an
 -- interrupt) ends the job where it stands: nothing more of it is sent.
 local function wait_job(c, job)
-    local ok, err = pcall(sessions.await, c, job_done, job.deadline, job)
+    local ok, err = loop.pcall(sessions.await, c, job_done, job.deadline, job)
     if not ok then
         job.done = true
         error(err, 0)
@@ -581,7 +581,7 @@ function _M.many(c, list, seconds)
     end
     push(c, b)
     local done = function() return b.left == 0 end
-    local pok, perr = pcall(function()
+    local pok, perr = loop.pcall(function()
         while b.left > 0 do
             settle_batch(c, b)
             if b.left == 0 then break end

@@ -10,8 +10,8 @@ local pdu_mod = require "smpp.pdu"
 local limits_mod = require "smpp.limits"
 
 local format, floor, max, min, random = string.format, math.floor, math.max, math.min, math.random
-local ipairs, next, pairs, pcall, error = ipairs, next, pairs, pcall, error
-local corunning = coroutine.running
+local ipairs, next, pairs, error = ipairs, next, pairs, error
+local corunning = loop.running
 local now_ms = loop.now
 
 local _M = {}
@@ -415,7 +415,7 @@ function _M.await(c, done, deadline, job)
         local driver = c.driver
         if driver == nil or driver == me then -- a handler may send: it drives too
             c.driver = me
-            local ok, err = pcall(turn, c, deadline)
+            local ok, err = loop.pcall(turn, c, deadline)
             c.driver = driver
             if next(c.waiting) or (driver == nil and next(c.job_waiting)) then
                 wake_waiters(c, driver == nil and (not ok or done(job)))

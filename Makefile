@@ -2,7 +2,7 @@
 #   make                 build for Lua 5.4 (make LUA=luajit for LuaJIT 2.1)
 #   make demo            the end-to-end exchange with the simulator over TLS
 #   make shell           a Lua 5.4 prompt with this tree's smpp loaded (make env: its variables)
-#   make test            C unit tests, the busted suite (Lua 5.4; codec/text specs on LuaJIT)
+#   make test            C unit tests, the busted suite (Lua 5.4; codec and client specs on LuaJIT, 5.1, 5.3)
 #   make check-asan      the suite with the C module built with ASan+UBSan
 #   make bench           benchmarks, machine-readable figures
 #   make fuzz            a bounded libFuzzer run of every target
@@ -46,7 +46,7 @@ CODEC_SPECS = spec/pdu_spec.lua spec/golden_spec.lua spec/malformed_spec.lua spe
               spec/client_spec.lua spec/interop_client_spec.lua spec/delivery_spec.lua spec/joiner_spec.lua \
               spec/long_mo_spec.lua
 
-.PHONY: all test test-luajit luajit-module check-asan bench fuzz lint install clean deps demo soak doc shell env man
+.PHONY: all test test-luas run-codec-specs luajit-module check-asan bench fuzz lint install clean deps demo soak doc shell env man
 
 all: $(BUILD)/smpp/core.so
 
@@ -72,18 +72,25 @@ demo: deps all
 test: deps all luajit-module
 	sh spec/c/run.sh
 	$(SPEC_ENV) $(BUSTED) --lua=$(LUA_BIN) spec
-	@if command -v luajit >/dev/null 2>&1 && [ -d /usr/include/luajit-2.1 ]; then \
-	    $(MAKE) --no-print-directory test-luajit; fi
+	@$(MAKE) --no-print-directory test-luas
 
 luajit-module:
 	@$(MAKE) --no-print-directory LUA=luajit BUILD=build/luajit all
 
-test-luajit:
-	$(MAKE) --no-print-directory LUA=luajit all
-	$(MAKE) --no-print-directory LUA=luajit BUILD=build/luajit run-codec-specs
+# The codec and client specs on every other Lua the rockspec admits: LuaJIT,
+# PUC Lua 5.1 and 5.3 (each one that is installed with its headers).
+test-luas:
+	@for lua in luajit 5.1 5.3; do \
+	    if [ $$lua = luajit ]; then bin=luajit inc=/usr/include/luajit-2.1; \
+	    else bin=lua$$lua inc=/usr/include/lua$$lua; fi; \
+	    if command -v $$bin >/dev/null 2>&1 && [ -d $$inc ]; then \
+	        $(MAKE) --no-print-directory LUA=$$lua BUILD=build/$$bin all run-codec-specs || exit 1; \
+	    else echo "test-luas: $$bin or its headers not installed, skipped"; fi; \
+	done
 
+# (spec/yieldable_pcall.lua: on PUC Lua 5.1 the specs' pcall is smpp.loop.pcall)
 run-codec-specs:
-	$(SPEC_ENV) $(BUSTED) --lua=$(LUA_BIN) $(CODEC_SPECS)
+	$(SPEC_ENV) $(BUSTED) --lua=$(LUA_BIN) --helper=spec/yieldable_pcall.lua $(CODEC_SPECS)
 
 check-asan: deps luajit-module
 	$(MAKE) --no-print-directory BUILD=build/asan \

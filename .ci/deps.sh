@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages the build and tests need, when run as root;
 # otherwise prints the apt-get line to run.
-PKGS="build-essential clang lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev lua-busted \
+PKGS="build-essential clang lua5.4 liblua5.4-dev lua5.1 liblua5.1-0-dev lua5.3 liblua5.3-dev luajit2 libluajit2-5.1-dev lua-busted \
 libssl-dev pkg-config luarocks lua-check libsmpp34-dev tshark lua-cqueues openssl \
 nginx libnginx-mod-http-lua redis-server lua-ldoc lua-discount lua-dkjson"
 # LuaJIT is OpenResty's branch (luajit2): nginx's lua module needs it, and it

@@ -170,3 +170,40 @@ describe("sessions over TCP", function()
         assert.matches(("connect to 127.0.0.1:%d: Connection refused"):format(port), err, 1, true)
     end)
 end)
+
+describe("smpp.loop.pcall", function()
+    it("lets a coroutine of loop.run wait inside it, as itself, on every Lua", function()
+        local seen = {}
+        for i = 1, 2 do
+            loop.spawn(function()
+                local me = loop.running()
+                local ok, a, b, c = loop.pcall(function(x)
+                    loop.sleep(0.02) -- yields to loop.run, the other coroutine runs meanwhile
+                    local inner_ok, same = loop.pcall(function()
+                        loop.sleep(0.01)
+                        return loop.running() == me
+                    end)
+                    seen[#seen + 1] = i
+                    return x, inner_ok and same, nil
+                end, "x" .. i)
+                seen["r" .. i] = { ok, a, b, c, loop.running() == me }
+            end)
+        end
+        loop.run()
+        assert.are.same({ true, "x1", true, nil, true }, seen.r1)
+        assert.are.same({ true, "x2", true, nil, true }, seen.r2)
+        assert.are.equal(2, #seen)
+    end)
+
+    it("returns what pcall returns for errors, error objects and C functions, and blocks at top level", function()
+        local obj = { code = 7 }
+        assert.are.same({ false, obj }, { loop.pcall(error, obj) })
+        local ok, err = loop.pcall(function() error("boom") end)
+        assert.is_false(ok)
+        assert.matches("link_spec.lua:%d+: boom", err)
+        assert.are.same({ true, 3 }, { loop.pcall(math.max, 1, 3, 2) })
+        local t0 = loop.now()
+        assert.is_true((loop.pcall(loop.sleep, 0.02)))
+        assert.is_true(loop.now() - t0 >= 15)
+    end)
+end)

@@ -26,8 +26,10 @@ end
 local function read_message()
     ngx.req.read_body()
     local ctype = ngx.var.content_type or ""
-    if ctype:find("^application/json") then
-        local m, _, err = json.decode(ngx.req.get_body_data() or "")
+    local body = ngx.req.get_body_data() or ""
+    -- JSON by its type, or by its look: curl -d '{...}' labels it a form
+    if ctype:find("^application/json") or body:find("^%s*{") then
+        local m, _, err = json.decode(body)
         if type(m) ~= "table" then return nil, "the body is not a JSON object" .. (err and ": " .. err or "") end
         return m
     elseif ctype:find("^application/x%-www%-form%-urlencoded") then

@@ -681,7 +681,12 @@ describe("client events", function()
                 assert.are.equal("deliver_sm", full[k][2].command)
                 -- the same receipt but for the message ids and dates
                 assert.are.same(smpp.receipt.parse(full[k][2]), setmetatable(
-                    (function() local t = {} for key, v in pairs(f) do t[key] = v end t.message = nil return t end)(),
+                    (function()
+                        local t = {}
+                        for key, v in pairs(f) do t[key] = v end
+                        t.message, t.outcome, t.done = nil, nil, nil -- what the tracker adds
+                        return t
+                    end)(),
                     getmetatable(f)))
                 for _, key in ipairs{ "stat", "state", "err", "sub", "dlvr", "text" } do
                     assert.are.equal(f[key], r[key])
@@ -695,6 +700,11 @@ describe("client events", function()
             assert.are.same({ "a", "b", "c", "c" }, { plain[1][1].message.ref, plain[2][1].message.ref,
                 plain[3][1].message.ref, plain[4][1].message.ref })
             assert.are.equal("Grüße €", plain[2][1].message.text)
+            -- one outcome per message: the 2-part "c" is pending after its first receipt, done at its last
+            assert.are.same({ "delivered", true, "delivered", true }, { plain[1][1].outcome, plain[1][1].done,
+                plain[2][1].outcome, plain[2][1].done })
+            assert.are.same({ "pending", false, "delivered", true }, { plain[3][1].outcome, plain[3][1].done,
+                plain[4][1].outcome, plain[4][1].done })
             assert.are.equal("Grüße €", plain[2][1].text) -- the simulator quotes the text
             assert.is_true(smpp.receipt.same_id(ids[1][1], plain[1][1].id))
             assert.is_true(smpp.receipt.same_id(full_ids[3][2], full[4][1].id))

@@ -268,7 +268,7 @@ local function classes_of(name, m)
     if name == "smpp.joiner" then return { Joiner = methods_of(m.joiner()) } end
     if name == "smpp.loop" then return { Cond = methods_of(m.cond()) } end
     if name == "smpp.redis" then return { Conn = methods_of(assert(m.connect("127.0.0.1:1"))) } end
-    if name == "smpp.track" then return { Memory = methods_of(m.memory()) } end
+    if name == "smpp.track" then return { Tracker = methods_of(m.new()) } end
     if name == "smpp.transport.posix" then -- (a TLS stream's methods: those handshake gives its streams)
         local tls = upvalue(upvalue(m.start_tls, "handshake"), "Tls")
         return { Link = methods_of(m.link({}, core.session())), Tls = assert(tls, "the TLS stream's methods") }
@@ -315,7 +315,7 @@ local function option_cases()
         end) },
         { "smpp.redis", "connect", "opts", keys_read(require("smpp.redis").connect) },
         { "smpp.limits", "new", "opts", keys_read(require("smpp.limits").new, { key = "k", redis = "127.0.0.1:1" }) },
-        { "smpp.track", "memory", "opts", keys_read(require("smpp.track").memory) },
+        { "smpp.track", "new", "spec", keys_read(require("smpp.track").new) },
         { "smpp.pdu", "framer", "opts", keys_read(require("smpp.pdu").framer) },
         { "smpp.core", "session", "opts", keys_read(core.session) },
         { "smpp.core", "throttle", "opts", keys_read(core.throttle, { rate = 1 }) },

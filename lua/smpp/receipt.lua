@@ -87,6 +87,10 @@ end
 -- @field err the text's `err:`
 -- @field text the text's `text:`
 -- @field message set by the client: what was sent (a `smpp.client.Sent`), or nil when not known
+-- @field outcome set by the client with `message`: the whole message's state, "delivered"
+--   (every part), "failed" (a part failed) or "pending"
+-- @field done set by the client with `message`: true for the one receipt that ends the message
+-- @field lookup_error set by the client when its `track` store failed to look the id up
 
 --- Whether a decoded PDU is a delivery receipt by its esm_class: an SMSC
 -- delivery receipt (0x04) or an intermediate delivery notification (0x20),

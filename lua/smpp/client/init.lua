@@ -11,6 +11,7 @@
 -- @module smpp.client
 local core = require "smpp.core"
 local loop = require "smpp.loop"
+local track_mod = require "smpp.track"
 local limits_mod = require "smpp.limits"
 local text = require "smpp.text"
 local options = require "smpp.client.options"
@@ -123,6 +124,11 @@ end
 --   when no handler takes them; past that they are answered 0x64
 -- @tparam[opt=300] number opts.join_timeout seconds a long MO message waits
 --   for its missing parts before it comes `partial`
+-- @param[opt="memory"] opts.track where what was sent is kept for its receipts
+--   (and `once`): "memory" (this process, the newest 100 000), or `{ redis = conn
+--   or "host:port" }` (many hosts), `{ sqlite = path }` (survives restarts),
+--   `{ shm = dict }` (nginx), `{ store = obj }`; with `ttl` (seconds, default 72 h)
+--   and `prefix`. See `smpp.track`. Given, every receipt is looked up in it.
 -- @tparam[opt] function|boolean opts.logger `function(level, message)`, or `true` (stderr)
 -- @tparam[opt="info"] string opts.log_level "error", "warn", "info", "debug" or
 --   "trace" ("trace" when `trace` is set)
@@ -162,9 +168,15 @@ function _M.connect(opts)
         flush_every = max(8, floor(o.window / 2)),
         counters = { sent = 0, accepted = 0, parts = 0, failed = 0, failed_by_status = {}, unsent = 0, resent = 0,
             late = 0, throttled = 0, receipts = 0, unmatched = 0, messages = 0, partial = 0, delivered = 0,
-            deferred = 0, binds = 0, reconnects = 0, disconnects = 0, timeouts = 0 },
+            deferred = 0, binds = 0, reconnects = 0, disconnects = 0, timeouts = 0, track_errors = 0 },
+        track_retry = {},
     }, Client)
     for name in pairs(options.EVENTS) do c.queues[name] = {} end
+    if o.track ~= nil and o.track ~= "memory" then -- a store given is opened now: its errors at the caller
+        local tok, t = pcall(track_mod.new, o.track)
+        check("connect", not tok and tostring(t):gsub("^.-:%d+: ", "") or nil)
+        c.tracker = t
+    end
     for name, fn in pairs(o.on or {}) do c.handlers[name] = fn end
     lean(c)
     for i, kind in ipairs(o.binds) do
@@ -250,6 +262,12 @@ end
 -- @tparam string reason why
 -- @tparam number session the session's number
 
+--- The last part of a message that asked for a receipt is final (once, of
+-- every host sharing the `track` store): after the `receipt` event of that part.
+-- @event message_done
+-- @tparam Sent message what was sent
+-- @tparam string outcome "delivered" (every part) or "failed" (a part failed)
+
 --- Objects.
 -- What the events and `Client:stats` give.
 -- @section objects
@@ -265,10 +283,15 @@ end
 -- @field partial true when parts never came (released after `join_timeout`), else nil
 -- @field missing the numbers of the parts that never came, or nil
 
---- What was sent, as a receipt finds it (`receipt.message`); kept for the
--- newest 100 000 messages that asked for a receipt.
+--- What was sent, as a receipt finds it (`receipt.message`), for the
+-- messages that asked for a receipt, from the `track` store (in memory: the
+-- newest 100 000). A receipt also carries `receipt.outcome`, the state of the
+-- whole message ("delivered", "failed" or "pending"), `receipt.done` (true
+-- for the one receipt that ends it), and `receipt.lookup_error` when the store
+-- failed (the receipt comes all the same).
 -- @table Sent
 -- @field ids the message ids of its parts
+-- @field key the message's key in the store
 -- @field to the destination
 -- @field from the sender
 -- @field ref the message's `ref`
@@ -291,6 +314,7 @@ end
 -- @field timeouts requests that had no response within `response_timeout`
 -- @field receipts receipts received
 -- @field unmatched receipts whose id is not one of the messages sent
+-- @field track_errors writes and lookups of the `track` store that failed (a write is tried again)
 -- @field messages MO messages received
 -- @field partial MO messages released with parts missing
 -- @field delivered deliver_sm and data_sm received
@@ -331,6 +355,10 @@ end
 -- @tparam[opt=false] boolean m.receipt ask for a delivery receipt (`registered_delivery` 1)
 -- @param[opt] m.ref your own reference, back with the receipt (`receipt.message.ref`)
 -- @tparam[opt] table m.meta your own table, back with the receipt (`receipt.message.meta`)
+-- @tparam[opt=false] boolean m.once send it at most once per `ref` (within the
+--   tracker's TTL): when a message with this ref was accepted already, its ids
+--   come back (with `again = true`) and nothing is sent; a send of it under way
+--   elsewhere is waited for. Needs `ref`.
 -- @tparam[opt] number|string m.validity seconds from now, or an SMPP time (`validity_period`)
 -- @tparam[opt] number|string m.schedule an epoch, or an SMPP time (`schedule_delivery_time`)
 -- @tparam[opt=0] number m.priority `priority_flag`
@@ -593,8 +621,8 @@ end
 -- What stats() returns prints as its counters, in the REPL too:
 -- "sent=2 accepted=2 parts=3 failed=0 ...".
 local STATS_ORDER = { "sent", "accepted", "parts", "failed", "unsent", "resent", "late", "throttled", "timeouts",
-    "receipts", "unmatched", "messages", "partial", "delivered", "deferred", "binds", "reconnects", "disconnects",
-    "sessions", "bound", "outstanding", "limits" }
+    "receipts", "unmatched", "track_errors", "messages", "partial", "delivered", "deferred", "binds", "reconnects",
+    "disconnects", "sessions", "bound", "outstanding", "limits" }
 local Stats = { __tostring = function(st)
     local out = {}
     for _, k in ipairs(STATS_ORDER) do

@@ -17,11 +17,11 @@ _M.LEVELS = LEVELS
 local CONNECT = { "host", "port", "tls", "system_id", "password", "system_type", "address_range",
     "addr_ton", "addr_npi", "bind", "charset", "sessions", "throttle", "window", "enquire_link",
     "response_timeout", "timeout", "max_resends", "resend", "from", "reconnect", "limits", "logger",
-    "log_level", "trace", "transport", "on", "max_queued", "join_timeout" }
+    "log_level", "trace", "transport", "on", "max_queued", "join_timeout", "track" }
 local MESSAGE = { "to", "from", "text", "data", "encoding", "concat", "substitute", "receipt", "ref",
     "meta", "validity", "schedule", "priority", "service_type", "fields", "from_ton", "from_npi",
-    "to_ton", "to_npi", "esm_class", "data_coding", "timeout" }
-_M.EVENTS = { receipt = true, message = true, pdu = true, bound = true, close = true }
+    "to_ton", "to_npi", "esm_class", "data_coding", "timeout", "once" }
+_M.EVENTS = { receipt = true, message = true, pdu = true, bound = true, close = true, message_done = true }
 
 local function set_of(list)
     local s = {}
@@ -121,6 +121,23 @@ local function transport_of(tr)
         return tr
     end
     return nil, "transport must be \"posix\", \"ngx\" or a transport module"
+end
+
+local TRACK = { store = true, redis = true, sqlite = true, shm = true, ttl = true, prefix = true, max = true }
+
+-- The tracker's store: checked here, opened at the first message that needs it.
+local function track_of(t)
+    if t == nil or t == "memory" then return t end
+    if type(t) ~= "table" then
+        return nil, "track must be \"memory\" or a table: { redis = ... }, { sqlite = path }, "
+            .. "{ shm = dict }, { store = obj }"
+    end
+    for k in pairs(t) do
+        if not TRACK[k] then
+            return nil, format("unknown track option %s (store, redis, sqlite, shm, ttl, prefix, max)", tostring(k))
+        end
+    end
+    return t
 end
 
 local function limits_of(l, o)
@@ -224,6 +241,7 @@ function _M.connect(opts)
     take("limits", limits_of(opts.limits, o))
     take("log", make_logger(opts))
     take("transport", transport_of(opts.transport))
+    take("track", track_of(opts.track))
     if err then return nil, err end
     o.resend, o.trace = opts.resend == true, opts.trace == true
     o.slots = o.sessions -- the account's binds
@@ -245,8 +263,9 @@ end
 --- nil when fn may handle the event name, else a message.
 function _M.handler(name, fn)
     if not _M.EVENTS[name] then
-        local near = type(name) == "string" and _M.nearest(name, { "receipt", "message", "pdu", "bound", "close" })
-        return format("unknown event %q (receipt, message, pdu, bound, close)%s", tostring(name),
+        local near = type(name) == "string" and _M.nearest(name,
+            { "receipt", "message", "pdu", "bound", "close", "message_done" })
+        return format("unknown event %q (receipt, message, pdu, bound, close, message_done)%s", tostring(name),
             near and format("; did you mean %q?", near) or "")
     end
     if fn ~= nil and type(fn) ~= "function" then return "the handler must be a function" end
@@ -289,7 +308,7 @@ local FIELD = {
     to = function(v) return _M.address("to", "destination_addr", v) end,
     from = string_value("from", 20, "source_addr"), text = string_value("text"), data = string_value("data"),
     encoding = string_value("encoding"), concat = string_value("concat"), substitute = any, receipt = any,
-    ref = any, meta = table_value("meta"), fields = table_value("fields"),
+    ref = any, meta = table_value("meta"), fields = table_value("fields"), once = any,
     service_type = string_value("service_type", 5, "service_type"),
     validity = time_value("validity"), schedule = time_value("schedule"),
     timeout = function(v)
@@ -313,6 +332,9 @@ function _M.message(m)
     end
     if m.to == nil then return "to must be a non-empty string" end
     if (m.text == nil) == (m.data == nil) then return "give text or data (one of them)" end
+    if m.once and (type(m.ref) ~= "string" or m.ref == "") then
+        return "once = true needs ref, a non-empty string: the message's own reference"
+    end
 end
 
 return _M

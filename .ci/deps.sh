@@ -3,7 +3,7 @@
 # otherwise prints the apt-get line to run.
 PKGS="build-essential clang lua5.4 liblua5.4-dev lua5.1 liblua5.1-0-dev lua5.3 liblua5.3-dev luajit2 libluajit2-5.1-dev lua-busted \
 libssl-dev pkg-config luarocks lua-check libsmpp34-dev tshark lua-cqueues openssl \
-nginx libnginx-mod-http-lua redis-server lua-ldoc lua-discount lua-dkjson"
+nginx libnginx-mod-http-lua redis-server lua-ldoc lua-discount lua-dkjson lua-sql-sqlite3"
 # LuaJIT is OpenResty's branch (luajit2): nginx's lua module needs it, and it
 # replaces Debian's luajit, with which it cannot be installed side by side.
 # node and npm may come from elsewhere than Debian (the machine image has them):

@@ -235,7 +235,7 @@ function _M.retry_puts(c)
     end
 end
 
-local function keep(c, job, i, id)
+local function keep(c, job, id)
     local t = _M.tracker(c)
     local record = job.record
     if not record then
@@ -267,7 +267,7 @@ local function part_ok(c, job, i, id)
     job.inflight = job.inflight - 1
     job.ids[i] = id
     local m = job.m
-    if m and m.receipt and id ~= "" then keep(c, job, i, id) end
+    if m and m.receipt and id ~= "" then keep(c, job, id) end
     job.nok = job.nok + 1
     if job.nok == job.n then
         if job.n > 1 and job.record then keep_all(c, job) end

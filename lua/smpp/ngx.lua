@@ -19,14 +19,14 @@
 -- @module smpp.ngx
 local core = require "smpp.core"
 local smpp = require "smpp"
-local id_keys = require("smpp.receipt").id_keys
 local limits = require "smpp.limits"
+local track = require "smpp.track"
 
 local ngx = ngx
-local concat, format, min = table.concat, string.format, math.min
+local format, min = string.format, math.min
 local error, ipairs, pairs, pcall, require, tonumber, tostring, type =
     error, ipairs, pairs, pcall, require, tonumber, tostring, type
-local byte, find, sub = string.byte, string.find, string.sub
+local find, sub = string.find, string.sub
 local now_ms = core.now_ms
 
 local _M = {}
@@ -37,80 +37,8 @@ local IDLE_MAX = 0.02    -- seconds a sender waits, at most, before looking at t
 
 local cfg -- this worker's start() options
 
-------------------------------------------------------------------------
--- Values through the shared dict: flat encoding of strings, numbers,
--- booleans and tables of them (messages, results, receipts).
-
-local function encode(v, out)
-    local t = type(v)
-    if t == "string" then
-        out[#out + 1] = "s" .. #v .. ":"
-        out[#out + 1] = v
-    elseif t == "number" then
-        out[#out + 1] = format("n%.17g;", v)
-    elseif t == "boolean" then
-        out[#out + 1] = v and "T" or "F"
-    elseif t == "table" then
-        local n = 0
-        for _ in pairs(v) do n = n + 1 end
-        out[#out + 1] = "{" .. n .. ":"
-        for k, x in pairs(v) do
-            local kt, xt = type(k), type(x)
-            if (kt == "string" or kt == "number")
-                and (xt == "string" or xt == "number" or xt == "boolean" or xt == "table") then
-                encode(k, out)
-                encode(x, out)
-            else
-                encode(tostring(k), out)
-                encode(tostring(x), out)
-            end
-        end
-    else
-        encode(tostring(v), out)
-    end
-    return out
-end
-
-local function decode(s, i)
-    local tag = byte(s, i)
-    if tag == 115 then -- s
-        local colon = find(s, ":", i, true)
-        local n = tonumber(sub(s, i + 1, colon - 1))
-        return sub(s, colon + 1, colon + n), colon + n + 1
-    elseif tag == 110 then -- n
-        local semi = find(s, ";", i, true)
-        return tonumber(sub(s, i + 1, semi - 1)), semi + 1
-    elseif tag == 84 then -- T
-        return true, i + 1
-    elseif tag == 70 then -- F
-        return false, i + 1
-    elseif tag == 123 then -- {
-        local colon = find(s, ":", i, true)
-        local n = tonumber(sub(s, i + 1, colon - 1))
-        local t, k, v = {}, nil, nil -- luacheck: ignore (assigned in the loop)
-        i = colon + 1
-        for _ = 1, n do
-            k, i = decode(s, i)
-            v, i = decode(s, i)
-            t[k] = v
-        end
-        return t, i
-    end
-    error("smpp.ngx: damaged value in the shared dict")
-end
-
---- Writes a value for the shared dict: strings, numbers, booleans and
--- tables of them (other values as their `tostring`).
--- @function encode
--- @param v the value
--- @treturn string its encoding
-_M.encode = function(v) return concat(encode(v, {})) end
---- Reads a value `encode` wrote.
--- @function decode
--- @tparam string s the encoding
--- @return the value
--- @raise when s is damaged
-_M.decode = function(s) return (decode(s, 1)) end
+-- Values through the shared dict (messages, results): smpp.track's encoding.
+local encode, decode = track.encode, track.decode
 
 local function log(level, ...)
     ngx.log(level, "smpp.ngx: ", ...)
@@ -157,7 +85,7 @@ local function submit(c, client, job, lim)
     -- the claim: either this bind takes the message or its sender has given
     -- up on it (an atomic add each: exactly one of them wins)
     if not shm:add(c.prefix .. "c:" .. id, "taken", RESULT_TTL) then return end
-    local ok, m = pcall(decode, payload, 1)
+    local ok, m = pcall(decode, payload)
     local result
     if not ok then
         result = { false, "message damaged in the queue", "queue" }
@@ -172,22 +100,15 @@ local function submit(c, client, job, lim)
         local sok, ids, err, code = pcall(client.send, client, m)
         if not sok then
             result = { false, tostring(ids), "argument" }
-        elseif ids then
+        elseif ids then -- (the client's tracker has what a receipt needs: see start's track)
             result = { true, ids }
             shm:incr(c.prefix .. "n:sent", 1, 0)
-            if m.receipt then
-                -- the receipt may come on another bind, in another worker
-                local sent = _M.encode({ ids = ids, to = m.to, from = m.from, ref = m.ref, submitted = ngx.time() })
-                for _, mid in ipairs(ids) do
-                    shm:set(c.prefix .. "m:" .. id_keys(mid)[1], sent, c.receipt_ttl)
-                end
-            end
         else
             result = { false, err, code }
             shm:incr(c.prefix .. "n:failed", 1, 0)
         end
     end
-    shm:set(c.prefix .. "r:" .. id, _M.encode(result), RESULT_TTL)
+    shm:set(c.prefix .. "r:" .. id, encode(result), RESULT_TTL)
 end
 
 -- A sender light thread: takes messages off the queue while the bind is up.
@@ -222,18 +143,8 @@ local function hold(c, k, me, lim)
     local bound_key = c.prefix .. "bound:" .. k
     shm:set(bound_key, me, c.lease)
     local on_receipt, on_message = c.on_receipt, c.on_message
-    client:on("receipt", function(r)
+    client:on("receipt", function(r) -- r.message: from the tracker, whichever worker (or host) sent it
         shm:incr(c.prefix .. "n:receipts", 1, 0)
-        if r.id then
-            for _, key in ipairs(id_keys(r.id)) do
-                local sent = shm:get(c.prefix .. "m:" .. key)
-                if sent then
-                    r.message = r.message or decode(sent, 1)
-                    shm:delete(c.prefix .. "m:" .. key)
-                    break
-                end
-            end
-        end
         if on_receipt then on_receipt(r) end
     end)
     client:on("message", function(m)
@@ -314,12 +225,14 @@ local function bad(fn, msg) error(format("smpp.ngx.%s: %s", fn, msg), 3) end
 -- @tparam[opt=0.1] number opts.poll seconds between looks at a slot held elsewhere
 -- @tparam[opt=5] number opts.close_timeout seconds a bind waits for what is outstanding when it stops
 -- @tparam[opt] string opts.key prefix of the shared keys; default "smpp:" and the system_id
--- @tparam[opt=86400] number opts.receipt_ttl seconds what was sent is kept for its receipt
+-- @param[opt] opts.track where what was sent is kept for its receipts (`smpp.track`):
+--   by default this shared dict (every worker of this nginx), for 72 hours; `{ redis =
+--   "host:port" }` for receipts that come to another host, or `{ shm = "dict", ttl = s }`
 -- @tparam[opt] table opts.limits `{ redis = "host:port" }`: the slots and the rate held in
 --   Redis, for an account shared by many nginx hosts
 -- @tparam[opt] string|function opts.on_receipt a module name with `handle(event)`, or a
---   function, given each `smpp.receipt.Receipt` (its `message`: what was sent,
---   `{ ids, to, from, ref, submitted }`, from whichever worker sent it)
+--   function, given each `smpp.receipt.Receipt` (its `message`: what was sent, an
+--   `smpp.client.Sent`, from whichever worker sent it; its `outcome` and `done`)
 -- @tparam[opt] string|function opts.on_message as on_receipt, given each `smpp.client.Message`
 -- @treturn[1] boolean true
 -- @return[2] nil
@@ -340,13 +253,14 @@ function _M.start(opts)
     local options = {}
     for k, v in pairs(opts) do options[k] = v end
     for _, k in ipairs({ "shm", "sessions", "lease", "concurrency", "on_receipt", "on_message", "poll",
-        "close_timeout", "key", "receipt_ttl", "limits" }) do
+        "close_timeout", "key", "limits" }) do
         options[k] = nil
     end
     -- the account's rate is the shared bucket's; each bind keeps the same
     -- rate as its own upper bound (and for its back-off after 0x58)
     options.throttle = rate
     local key = opts.key or ("smpp:" .. opts.system_id:gsub("-", ""))
+    options.track = opts.track or { shm = opts.shm, prefix = key .. ":" }
     -- the account's slots and rate: in the shared dict (one nginx), or in
     -- redis (limits = { redis = "host:port" }: many nginx hosts)
     local redis = type(opts.limits) == "table" and opts.limits.redis
@@ -358,7 +272,7 @@ function _M.start(opts)
         new_limits = function() return shared or limits.new(lspec) end,
         me = redis and limits.holder_id(ngx.worker.pid()) or tostring(ngx.worker.pid()),
         prefix = key .. ":", lease = lease, concurrency = opts.concurrency or 10, poll = opts.poll or 0.1,
-        max_backoff = 10, close_timeout = opts.close_timeout or 5, receipt_ttl = opts.receipt_ttl or 86400,
+        max_backoff = 10, close_timeout = opts.close_timeout or 5,
         on_receipt = handler(opts.on_receipt), on_message = handler(opts.on_message),
     }
     cfg = c
@@ -399,7 +313,7 @@ function _M.send(m)
     if type(timeout) ~= "number" or timeout <= 0 then bad("send", "timeout must be a positive number") end
     local shm, prefix = c.dict, c.prefix
     local id = shm:incr(prefix .. "seq", 1, 0)
-    local job = id .. "\n" .. _M.encode(m)
+    local job = id .. "\n" .. encode(m)
     local ok, err = shm:rpush(prefix .. "q", job)
     if not ok then return nil, "smpp.ngx: cannot queue the message: " .. tostring(err), "queue" end
     local key = prefix .. "r:" .. id
@@ -410,7 +324,7 @@ function _M.send(m)
         if r then
             shm:delete(key)
             shm:delete(prefix .. "c:" .. id)
-            r = decode(r, 1)
+            r = decode(r)
             if r[1] then return r[2] end
             return nil, r[2], r[3]
         end

@@ -277,3 +277,34 @@ describe("a tracker whose store is down", function()
         assert.are.equal(1, counts.submits) -- the once-send was not sent
     end)
 end)
+
+describe("receipts through sqlite against node-smpp's SMSC", function()
+    it("matches, on a new process, the receipt of a message whose sender was killed", function()
+        local interop = require "interop_support"
+        interop.need_node()
+        local p = assert(io.popen(format("RECEIPT_DELAY_MS=1500 node %s test:test </dev/null 2>&1 & "
+            .. "echo \"pid $!\"; wait $!", q(interop.INTEROP .. "/smsc.js")), "r"))
+        local pid = tonumber((p:read("*l") or ""):match("^pid (%d+)$"))
+        local line = p:read("*l") or ""
+        local node = { port = tonumber(line:match("listening on 127%.0%.0%.1:(%d+)")) }
+        assert.is_truthy(pid and node.port, line)
+        n = n + 1
+        local store = format("sqlite:%s/node-%d.db", dir, n)
+        local sender, receiver
+        finally(function()
+            stop(sender)
+            stop(receiver)
+            support.kill(pid)
+            p:read("*a")
+            p:close()
+        end)
+        sender = start("send", node, store, "node-17", "to node-smpp")
+        local ids = assert(line_of(sender, "^ids "), table.concat(lines(sender), "\n"))
+        support.kill(sender.pid, "KILL")
+        receiver = start("receive", node, store, nil, nil, "receiver")
+        local got = line_of(receiver, "^receipt ", 15)
+        assert.is_truthy(got, table.concat(lines(receiver), "\n"))
+        assert.matches("^receipt %x+ DELIVRD node%-17 delivered true node%-17 %-$", got)
+        assert.is_true(smpp.receipt.same_id(ids:match("^ids (%S+)"), got:match("^receipt (%S+)")))
+    end)
+end)

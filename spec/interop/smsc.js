@@ -15,6 +15,11 @@
 // then prints "node-server: submits=N receipts=N mos=N acked=N" and exits 0
 // (acked: deliver_sm answered with status 0).
 //
+// With RECEIPT_DELAY_MS=N in the environment, a receipt goes N ms after its
+// submit, as a real SMSC's does: on the submitting session if it is still
+// bound and can receive, else on any receiver or transceiver of the account
+// bound then, else when one binds (queued meanwhile).
+//
 // With SMSC_RECORD=FILE in the environment, every submit_sm answered with
 // status 0 is also appended to FILE as one line, "MESSAGE_ID<TAB>TEXT\n",
 // written (synchronously) when the answer is made, whether or not it reaches
@@ -43,13 +48,25 @@ if (record !== null) {
 }
 
 const account = process.argv[2] ? process.argv[2].split(':') : null;
+const receiptDelay = process.env.RECEIPT_DELAY_MS ? Number(process.env.RECEIPT_DELAY_MS) : null;
 let submits = 0, receipts = 0, mos = 0, acked = 0, nextId = 1;
+const receivers = new Set(); // bound sessions that take deliver_sm
+const waiting = [];          // receipts for when a receiver binds
+
+function deliverLater(from, receipt, ack) {
+	setTimeout(() => {
+		const to = receivers.has(from) ? from : receivers.values().next().value;
+		if (to) to.deliver_sm(receipt, ack); else waiting.push(receipt);
+	}, receiptDelay);
+}
 
 function stamp(d) {
 	const p = (n) => String(n).padStart(2, '0');
 	return p(d.getUTCFullYear() % 100) + p(d.getUTCMonth() + 1) + p(d.getUTCDate()) +
 		p(d.getUTCHours()) + p(d.getUTCMinutes());
 }
+
+const ack = (resp) => { if (resp.command_status === 0) acked++; };
 
 const server = smpp.createServer((session) => {
 	const bind = (pdu) => {
@@ -60,11 +77,15 @@ const server = smpp.createServer((session) => {
 			return session.send(pdu.response({ command_status: smpp.ESME_RINVPASWD }));
 		}
 		session.send(pdu.response({ system_id: 'node-smsc' }));
+		if (pdu.command !== 'bind_transmitter') {
+			receivers.add(session);
+			while (waiting.length > 0) session.deliver_sm(waiting.shift(), ack);
+		}
 	};
+	session.on('close', () => receivers.delete(session));
 	session.on('bind_transceiver', bind);
 	session.on('bind_transmitter', bind);
 	session.on('bind_receiver', bind);
-	const ack = (resp) => { if (resp.command_status === 0) acked++; };
 	session.on('submit_sm', (pdu) => {
 		submits++;
 		const id = (nextId++).toString(16);
@@ -78,12 +99,13 @@ const server = smpp.createServer((session) => {
 		if (pdu.registered_delivery & 1) {
 			receipts++;
 			const now = stamp(new Date());
-			session.deliver_sm({
+			const receipt = {
 				source_addr: pdu.destination_addr, destination_addr: pdu.source_addr, esm_class: 4,
 				short_message: 'id:' + id + ' sub:001 dlvrd:001 submit date:' + now + ' done date:' + now +
 					' stat:DELIVRD err:000 text:' + text.slice(0, 20),
 				receipted_message_id: id, message_state: 2,
-			}, ack);
+			};
+			if (receiptDelay === null) session.deliver_sm(receipt, ack); else deliverLater(session, receipt, ack);
 		}
 		if (text.startsWith('echo ')) {
 			mos++;

@@ -1,6 +1,6 @@
 -- Our client as a load generator for bench/client_bench.sh.
 --
---   lua5.4 bench/client_load.lua PORT COUNT WINDOW [receipts] [tls CA_FILE] [way WAY]
+--   lua5.4 bench/client_load.lua PORT COUNT WINDOW [receipts] [tls CA_FILE] [way WAY] [track STORE]
 --
 -- binds as transceiver test/test to 127.0.0.1:PORT (with TLS: to localhost,
 -- the certificate checked against CA_FILE), sends COUNT submit_sm of 13
@@ -8,7 +8,8 @@
 -- default), "spawn" (WINDOW smpp.spawn coroutines calling client:send) or
 -- "loop" (a top-level loop of client:send: one at a time); with "receipts"
 -- every message asks for a receipt and the run ends when all have come
--- (each matched to its message).
+-- (each matched to its message); STORE is the tracker's: memory (the
+-- default), sqlite:PATH or redis:PORT.
 -- Prints one line:
 --   client count=N ok=N receipts=N elapsed_ms=X msgs_per_s=R cpu_us_per_msg=C
 -- and with "loop", the times from client:send to its return (microseconds):
@@ -20,12 +21,18 @@ local loop = require "smpp.loop"
 local now_us = require("smpp.core").now_us
 
 local port, count, window = tonumber(arg[1]), tonumber(arg[2] or 50000), tonumber(arg[3] or 100)
-local receipts, ca, way = false, nil, "many"
+local receipts, ca, way, track = false, nil, "many", nil
 local i = 4
 while arg[i] do
     if arg[i] == "receipts" then receipts = true
     elseif arg[i] == "tls" then ca = arg[i + 1]; i = i + 1
     elseif arg[i] == "way" then way = arg[i + 1]; i = i + 1
+    elseif arg[i] == "track" then
+        local kind, where = arg[i + 1]:match("^(%a+):?(.*)$")
+        if kind == "sqlite" then track = { sqlite = where }
+        elseif kind == "redis" then track = { redis = { port = tonumber(where) } }
+        end
+        i = i + 1
     end
     i = i + 1
 end
@@ -36,7 +43,7 @@ end
 
 local client, err = smpp.connect{ host = ca and "localhost" or "127.0.0.1", port = port,
     tls = ca and { ca = ca } or nil, system_id = "test", password = "test", window = window,
-    response_timeout = 60 }
+    response_timeout = 60, track = track }
 if not client then
     io.stderr:write("client_load: ", err, "\n")
     os.exit(1)

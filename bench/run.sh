@@ -17,7 +17,8 @@
 # The same PDUs (submit_sm of 72 and of 231 octets) go through all three;
 # each bench checks its bytes against the same reference first.
 # Then the message-text bench (bench/text_bench.lua), the simulator bench
-# (bench/sim_bench.sh), the client bench (bench/client_bench.sh) and the
+# (bench/sim_bench.sh), the client bench (bench/client_bench.sh), the
+# tracker bench (bench/track_bench.sh: receipts with each store) and the
 # nginx bench (bench/ngx_bench.lua), each with its own machine-readable
 # lines, ratios and targets.
 # Exit status: 0 when everything built and verified (a missed target is only
@@ -134,6 +135,7 @@ echo "# message text: split throughput against a plain-Lua encoder"
 "$LUA_BIN" bench/text_bench.lua "$SECS" || fail "text bench failed"
 sh bench/sim_bench.sh "$BUILD_DIR" "$LUA_BIN" || fail "simulator bench failed"
 sh bench/client_bench.sh "$BUILD_DIR" "$LUA_BIN" || fail "client bench failed"
+sh bench/track_bench.sh "$BUILD_DIR" "$LUA_BIN" || fail "tracker bench failed"
 echo "# nginx: messages/s through HTTP into examples/openresty (smpp.ngx)"
 LUA_PATH="$ROOT/lua/?.lua;$ROOT/lua/?/init.lua;$ROOT/spec/?.lua;;" "$LUA_BIN" bench/ngx_bench.lua ||
     fail "nginx bench failed"

@@ -235,7 +235,9 @@ local function sqlite_store(path)
     local env = assert(driver.sqlite3())
     local conn, err = env:connect(path)
     if not conn then error("smpp.track: sqlite " .. tostring(path) .. ": " .. tostring(err), 3) end
-    for _, sql in ipairs({ "PRAGMA busy_timeout = 5000", "PRAGMA journal_mode = WAL",
+    -- (WAL with synchronous NORMAL: a commit survives the process' crash
+    -- without waiting for the disk; one of the machine may lose the last ones)
+    for _, sql in ipairs({ "PRAGMA busy_timeout = 5000", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL",
         "CREATE TABLE IF NOT EXISTS smpp_track (k TEXT PRIMARY KEY, v TEXT NOT NULL, exp INTEGER NOT NULL)" }) do
         local cur, serr = conn:execute(sql)
         if not cur then error("smpp.track: sqlite " .. tostring(path) .. ": " .. tostring(serr), 3) end
@@ -406,6 +408,12 @@ function Tracker:settle(record, id, stat)
         if other ~= "" and id_keys(other)[1] == canonical then part = i end
     end
     local is_final = stat and final(stat)
+    if n == 1 then -- one part: its receipt is the message's state
+        if not is_final then return "pending", false end
+        local won, err = store:add(p .. "o:" .. key, "1", ttl)
+        if won == nil then return nil, err end
+        return stat:upper() == "DELIVRD" and "delivered" or "failed", won
+    end
     if is_final then
         local ok, err = store:set(format("%sd:%s:%d", p, key, part), stat, ttl)
         if not ok then return nil, err end

@@ -201,6 +201,31 @@ for _, name in ipairs({ "sqlite", "redis" }) do
                 { stat, ref, outcome, done, order, lerr })
         end)
 
+        it("gives a message of 3 parts sent by a killed process one outcome on a new one", function()
+            local sim = support.start_sim("--account test:test --receipt-delay 1500")
+            local sender, receiver
+            finally(function()
+                stop(sender)
+                stop(receiver)
+                support.stop_sim(sim)
+            end)
+            sender = start("send", sim, store, "long-1", ("A message in three parts. "):rep(15))
+            local ids = assert(line_of(sender, "^ids "), table.concat(lines(sender), "\n"))
+            assert.are.equal(3, select(2, ids:gsub(" ", "")))
+            support.kill(sender.pid, "KILL")
+            receiver = start("receive", sim, store)
+            local got = support.eventually(15, function()
+                local r = {}
+                for _, l in ipairs(lines(receiver)) do
+                    if l:match("^receipt ") then r[#r + 1] = l:match("^receipt %S+ (.*)$") end
+                end
+                return #r == 3 and r
+            end)
+            assert.is_truthy(got, table.concat(lines(receiver), "\n"))
+            assert.are.same({ "DELIVRD long-1 pending false long-1 -", "DELIVRD long-1 pending false long-1 -",
+                "DELIVRD long-1 delivered true long-1 -" }, got)
+        end)
+
         it("sends at most once per ref: two processes at the same time, and again after a SIGKILL", function()
             local sim = support.start_sim("--account test:test --submit-delay 300 --no-receipts")
             local procs = {}

@@ -263,7 +263,8 @@ end
 -- @tparam number session the session's number
 
 --- The last part of a message that asked for a receipt is final (once, of
--- every host sharing the `track` store): after the `receipt` event of that part.
+-- every host sharing the `track` store): after the `receipt` event of that part,
+-- to a handler set with `Client:on` (it is not queued for `Client:wait`).
 -- @event message_done
 -- @tparam Sent message what was sent
 -- @tparam string outcome "delivered" (every part) or "failed" (a part failed)

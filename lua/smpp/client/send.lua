@@ -213,11 +213,15 @@ function _M.tracker(c)
     return t
 end
 
+local RETRY_MAX = 10000 -- writes kept to try again while the store fails (the oldest go first)
+
 local function put(c, t, id, record)
     local ok, err = t:put(id, record)
     if ok then return true end
     c.counters.track_errors = c.counters.track_errors + 1
-    c.track_retry[#c.track_retry + 1] = { id, record }
+    local list = c.track_retry
+    if #list >= RETRY_MAX then table.remove(list, 1) end
+    list[#list + 1] = { id, record }
     if c.log then c.log("warn", "tracker: %s (message id %s kept to write again)", tostring(err), id) end
 end
 
@@ -267,12 +271,15 @@ local function part_ok(c, job, i, id)
     job.inflight = job.inflight - 1
     job.ids[i] = id
     local m = job.m
-    if m and m.receipt and id ~= "" then keep(c, job, id) end
     job.nok = job.nok + 1
-    if job.nok == job.n then
-        if job.n > 1 and job.record then keep_all(c, job) end
-        finish(c, job)
-    end
+    local whole = job.nok == job.n
+    -- the result first: a caller in another coroutine has it while this one
+    -- waits on the store (a caller driving the sockets itself, once the
+    -- write is done or failed); the write is done before the next PDU is
+    -- read, a receipt among them
+    if whole then finish(c, job) end
+    if m and m.receipt and id ~= "" then keep(c, job, id) end
+    if whole and job.n > 1 and job.record then keep_all(c, job) end
 end
 
 local function part_failed(c, job, err, code)

@@ -15,6 +15,12 @@
 // then prints "node-server: submits=N receipts=N mos=N acked=N" and exits 0
 // (acked: deliver_sm answered with status 0).
 //
+// With MAX_BINDS=N in the environment it is as strict as a real SMSC about
+// the account's binds: a bind counts from its bind_resp until its TCP
+// connection closes (an unbind alone does not free it), and a bind past N
+// is refused with 0x0D (ESME_RBINDFAIL), counted as refused=N in the last
+// line. With TLS_CERT=FILE and TLS_KEY=FILE it listens with TLS instead.
+//
 // With RECEIPT_DELAY_MS=N in the environment, a receipt goes N ms after its
 // submit, as a real SMSC's does: on the submitting session if it is still
 // bound and can receive, else on any receiver or transceiver of the account
@@ -50,6 +56,9 @@ if (record !== null) {
 const account = process.argv[2] ? process.argv[2].split(':') : null;
 const receiptDelay = process.env.RECEIPT_DELAY_MS ? Number(process.env.RECEIPT_DELAY_MS) : null;
 let submits = 0, receipts = 0, mos = 0, acked = 0, nextId = 1;
+const maxBinds = process.env.MAX_BINDS ? Number(process.env.MAX_BINDS) : null;
+let refused = 0;
+const bound = new Set();     // bound sessions, until their connection closes
 const receivers = new Set(); // bound sessions that take deliver_sm
 const waiting = [];          // receipts for when a receiver binds
 
@@ -68,7 +77,9 @@ function stamp(d) {
 
 const ack = (resp) => { if (resp.command_status === 0) acked++; };
 
-const server = smpp.createServer((session) => {
+const tlsOptions = process.env.TLS_CERT ?
+	{ cert: fs.readFileSync(process.env.TLS_CERT), key: fs.readFileSync(process.env.TLS_KEY) } : {};
+const server = smpp.createServer(tlsOptions, (session) => {
 	const bind = (pdu) => {
 		if (account && pdu.system_id !== account[0]) {
 			return session.send(pdu.response({ command_status: smpp.ESME_RINVSYSID }));
@@ -76,13 +87,21 @@ const server = smpp.createServer((session) => {
 		if (account && pdu.password !== account[1]) {
 			return session.send(pdu.response({ command_status: smpp.ESME_RINVPASWD }));
 		}
+		if (maxBinds !== null && !bound.has(session) && bound.size >= maxBinds) {
+			refused++;
+			return session.send(pdu.response({ command_status: smpp.ESME_RBINDFAIL }));
+		}
 		session.send(pdu.response({ system_id: 'node-smsc' }));
+		bound.add(session);
 		if (pdu.command !== 'bind_transmitter') {
 			receivers.add(session);
 			while (waiting.length > 0) session.deliver_sm(waiting.shift(), ack);
 		}
 	};
-	session.on('close', () => receivers.delete(session));
+	session.on('close', () => {
+		receivers.delete(session);
+		bound.delete(session);
+	});
 	session.on('bind_transceiver', bind);
 	session.on('bind_transmitter', bind);
 	session.on('bind_receiver', bind);
@@ -127,7 +146,7 @@ server.listen(0, '127.0.0.1', () => {
 
 const stop = () => {
 	process.stdout.write('node-server: submits=' + submits + ' receipts=' + receipts + ' mos=' + mos +
-		' acked=' + acked + '\n', () => process.exit(0));
+		' acked=' + acked + ' refused=' + refused + '\n', () => process.exit(0));
 };
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

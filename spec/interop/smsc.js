@@ -21,6 +21,11 @@
 // is refused with 0x0D (ESME_RBINDFAIL), counted as refused=N in the last
 // line. With TLS_CERT=FILE and TLS_KEY=FILE it listens with TLS instead.
 //
+// A deliver_sm that is not answered with status 0 (answered with an error,
+// or its session closed first) is delivered again, as a real SMSC does: to
+// another receiver or transceiver of the account bound then, else to the
+// next one that binds (counted as redelivered=N in the last line).
+//
 // With RECEIPT_DELAY_MS=N in the environment, a receipt goes N ms after its
 // submit, as a real SMSC's does: on the submitting session if it is still
 // bound and can receive, else on any receiver or transceiver of the account
@@ -60,13 +65,29 @@ const maxBinds = process.env.MAX_BINDS ? Number(process.env.MAX_BINDS) : null;
 let refused = 0;
 const bound = new Set();     // bound sessions, until their connection closes
 const receivers = new Set(); // bound sessions that take deliver_sm
-const waiting = [];          // receipts for when a receiver binds
+const waiting = [];          // deliver_sm for when a receiver binds
+let redelivered = 0;
 
-function deliverLater(from, receipt, ack) {
-	setTimeout(() => {
-		const to = receivers.has(from) ? from : receivers.values().next().value;
-		if (to) to.deliver_sm(receipt, ack); else waiting.push(receipt);
-	}, receiptDelay);
+// Sends a deliver_sm on session (or another receiver, or keeps it): acked
+// when answered 0; sent again otherwise, or when the session closes first.
+function deliver(session, pdu) {
+	const to = session && receivers.has(session) ? session : receivers.values().next().value;
+	if (!to) return waiting.push(pdu);
+	to.pending = to.pending || new Set();
+	to.pending.add(pdu);
+	to.deliver_sm(Object.assign({}, pdu), (resp) => {
+		if (!to.pending.delete(pdu)) return;
+		if (resp.command_status === 0) {
+			acked++;
+		} else {
+			redelivered++;
+			setTimeout(() => deliver(null, pdu), 100);
+		}
+	});
+}
+
+function deliverLater(from, receipt) {
+	setTimeout(() => deliver(from, receipt), receiptDelay);
 }
 
 function stamp(d) {
@@ -74,8 +95,6 @@ function stamp(d) {
 	return p(d.getUTCFullYear() % 100) + p(d.getUTCMonth() + 1) + p(d.getUTCDate()) +
 		p(d.getUTCHours()) + p(d.getUTCMinutes());
 }
-
-const ack = (resp) => { if (resp.command_status === 0) acked++; };
 
 const tlsOptions = process.env.TLS_CERT ?
 	{ cert: fs.readFileSync(process.env.TLS_CERT), key: fs.readFileSync(process.env.TLS_KEY) } : {};
@@ -95,12 +114,17 @@ const server = smpp.createServer(tlsOptions, (session) => {
 		bound.add(session);
 		if (pdu.command !== 'bind_transmitter') {
 			receivers.add(session);
-			while (waiting.length > 0) session.deliver_sm(waiting.shift(), ack);
+			while (waiting.length > 0) deliver(session, waiting.shift());
 		}
 	};
 	session.on('close', () => {
 		receivers.delete(session);
 		bound.delete(session);
+		for (const pdu of session.pending || []) {
+			redelivered++;
+			deliver(null, pdu);
+		}
+		session.pending = null;
 	});
 	session.on('bind_transceiver', bind);
 	session.on('bind_transmitter', bind);
@@ -124,12 +148,12 @@ const server = smpp.createServer(tlsOptions, (session) => {
 					' stat:DELIVRD err:000 text:' + text.slice(0, 20),
 				receipted_message_id: id, message_state: 2,
 			};
-			if (receiptDelay === null) session.deliver_sm(receipt, ack); else deliverLater(session, receipt, ack);
+			if (receiptDelay === null) deliver(session, receipt); else deliverLater(session, receipt);
 		}
 		if (text.startsWith('echo ')) {
 			mos++;
-			session.deliver_sm({ source_addr: pdu.destination_addr, destination_addr: pdu.source_addr,
-				short_message: text.slice(5) }, ack);
+			deliver(session, { source_addr: pdu.destination_addr, destination_addr: pdu.source_addr,
+				short_message: text.slice(5) });
 		}
 	});
 	session.on('enquire_link', (pdu) => session.send(pdu.response()));
@@ -146,7 +170,7 @@ server.listen(0, '127.0.0.1', () => {
 
 const stop = () => {
 	process.stdout.write('node-server: submits=' + submits + ' receipts=' + receipts + ' mos=' + mos +
-		' acked=' + acked + ' refused=' + refused + '\n', () => process.exit(0));
+		' acked=' + acked + ' refused=' + refused + ' redelivered=' + redelivered + '\n', () => process.exit(0));
 };
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

@@ -143,9 +143,10 @@ local function reader(link)
                 link.lost = err == "closed" and "the peer closed the connection" or err
                 wake(link)
             end
-            return
+            break
         end
     end
+    sock:close() -- (closed while this thread read it: see Link:close)
 end
 
 --- A link: a session carried over the stream; its reader starts now, in
@@ -250,6 +251,11 @@ end
 function Link:close()
     if self.closed then return end
     self.closed = true
+    -- a cosocket that a light thread reads cannot be closed ("socket busy
+    -- reading"), and an SMSC counts the bind until the connection closes:
+    -- the reader is stopped first (the thread that made the link can), else
+    -- it closes the socket itself when its read returns
+    if self.reader and ngx.thread.kill(self.reader) then self.reader = nil end
     self.sock:close()
     wake(self)
 end

@@ -202,6 +202,48 @@ describe("smpp.connect with limits in redis", function()
         assert.are.equal(3, counts.binds)        -- A, B, then C
     end)
 
+    it("spreads the slots over the processes: a process that may take both leaves one to a waiting one", function()
+        local dir = os.tmpname()
+        os.remove(dir)
+        assert(os.execute("mkdir -p " .. q(dir)))
+        finally(function() os.execute("rm -rf " .. q(dir)) end)
+        local env = format("LUA_PATH=%s LUA_CPATH=%s", q(package.path), q(package.cpath))
+        local pids = {}
+        for _, name in ipairs({ "A", "B", "C" }) do -- each may take both slots (binds = 2)
+            pids[name] = spawn(format("env %s %s %s %s %d %d 12 %s 2 >/dev/null 2>%s", env,
+                q(support.lua_interpreter()), q(here .. "/fixtures/limits_client.lua"), name, sim.port, r.port,
+                q(dir .. "/" .. name), q(dir .. "/" .. name .. ".err")))
+            loop.sleep(0.3)
+        end
+        local function lines(name) return support.slurp(dir .. "/" .. name) end
+        assert.is_truthy(support.eventually(5, function()
+            return lines("A"):match("^bound A") and lines("B"):match("^bound B")
+        end), "A and B did not bind: " .. lines("A") .. lines("B") .. lines("A.err") .. lines("B.err"))
+        loop.sleep(3) -- past the grace (1 s): A would have taken the second slot were nobody waiting
+        local h1, h2 = r.conn:call("GET", "smpp:test:slot:1"), r.conn:call("GET", "smpp:test:slot:2")
+        assert.are_not.equal(h1, h2) -- one slot each
+        assert.are.equal("", lines("C"))
+        kill(pids.A, "KILL")
+        local killed_at = core.now_ms()
+        local bound_at = support.eventually(6, function() return tonumber(lines("C"):match("^bound C (%d+)")) end)
+        assert.is_truthy(bound_at, "C never took A's slot")
+        -- while A's lease ran out, B went on sending: the account was never silent
+        local during = 0
+        for t in lines("B"):gmatch("ok %S+ %S+ (%d+)") do
+            t = tonumber(t)
+            if t > killed_at and t < bound_at then during = during + 1 end
+        end
+        local gap = (bound_at - killed_at) / 1000
+        io.stderr:write(format("\n[limits] slots spread: after A's death, B sent %d in the %.2f s before C bound\n",
+            during, gap))
+        assert.is_true(during >= 10 * gap, "B sent " .. during .. " in " .. gap .. " s")
+        support.eventually(10, function() return lines("B"):match("done B") and lines("C"):match("done C") end)
+        local _, counts = support.stop_sim(sim)
+        assert.are.equal(0, counts.refused_binds)
+        assert.is_true(counts.peak_binds <= 2)
+        assert.are.equal(0, counts.throttled)
+    end)
+
     it("does not bind when redis cannot be reached (fails closed)", function()
         local port = support.free_port()
         local c, err, code = smpp.connect{ port = sim.port, system_id = "test", password = "test", sessions = 2,

@@ -9,6 +9,9 @@
 --   renew(k, me)       -> whether me still holds slot k (the lease extended;
 --                         a slot found free is taken again)
 --   release(k, me)     -> slot k given back (when me holds it)
+--   want(me, seconds)  -> me, holding no slot, waits for one (for seconds)
+--   wanted(me)         -> whether another process waits for a slot: one
+--                         that holds a slot takes no further one meanwhile
 --
 -- Backends: "shm" (an ngx.shared dict: the workers of one nginx) and
 -- "redis" (many hosts: a GCRA script run with EVALSHA, leases with SET NX
@@ -98,6 +101,16 @@ function Shm:holder(k)
     return self.dict:get(self.prefix .. "slot:" .. k)
 end
 
+function Shm:want(me, seconds)
+    self.dict:set(self.prefix .. "want", me, seconds)
+    return true
+end
+
+function Shm:wanted(me)
+    local who = self.dict:get(self.prefix .. "want")
+    return who ~= nil and who ~= me
+end
+
 ------------------------------------------------------------------------
 -- Redis (many hosts). The time is redis's own (TIME), so hosts' clocks
 -- need not agree.
@@ -170,6 +183,18 @@ function Redis:holder(k)
     local v, err, code = self.conn:call("GET", self.prefix .. "slot:" .. k)
     if v == nil then return nil, err, code end
     return type(v) == "string" and v or nil
+end
+
+function Redis:want(me, seconds)
+    local v, err, code = self.conn:call("SET", self.prefix .. "want", me, "PX", floor(seconds * 1000))
+    if v == nil then return nil, err, code end
+    return true
+end
+
+function Redis:wanted(me)
+    local v, err, code = self.conn:call("GET", self.prefix .. "want")
+    if v == nil then return nil, err, code end
+    return type(v) == "string" and v ~= me
 end
 
 function Redis:close()
@@ -267,6 +292,24 @@ end
 -- @tparam number k the slot
 -- @tparam string me the holder's name
 -- @treturn[1] boolean true
+-- @return[2] nil
+-- @treturn[2] string message
+-- @treturn[2] string code
+
+--- Says that me holds no slot and waits for one: for `seconds`, processes
+-- that hold a slot take no further one (`wanted`).
+-- @function Coordinator:want
+-- @tparam string me the holder's name
+-- @tparam number seconds how long the wish stands (it is said again while it lasts)
+-- @treturn[1] boolean true
+-- @return[2] nil
+-- @treturn[2] string message
+-- @treturn[2] string code
+
+--- Whether another process than me waits for a slot (`want`).
+-- @function Coordinator:wanted
+-- @tparam string me the holder's name
+-- @treturn[1] boolean
 -- @return[2] nil
 -- @treturn[2] string message
 -- @treturn[2] string code

@@ -100,18 +100,34 @@ end
 
 -- A free bind slot of the account, claimed: its number, or nil, message,
 -- "standby" (all held elsewhere) or "limits" (the coordinator is unreachable).
+-- Slots spread over the processes of an account: a process that holds one
+-- takes a further one only once it has held its first for the grace (half
+-- the lease) and no other process has wanted one meanwhile, so that the
+-- death of one process leaves the others bound.
 local function claim_slot(c)
-    local mine = {}
+    local mine, held = {}, 0
     for _, s in ipairs(c.sessions) do
-        if s.slot then mine[s.slot] = true end
+        if s.slot then mine[s.slot], held = true, held + 1 end
+    end
+    local grace = c.opts.limits.lease / 2
+    if held > 0 then
+        local other, err = c.limits:wanted(c.me)
+        if other == nil then return nil, "limits: " .. err, "limits" end
+        if other or now_ms() - (c.slot_since or 0) < grace * 1000 then
+            return nil, "a further bind slot is left to the other processes of the account", "standby"
+        end
     end
     for k = 1, c.opts.slots do
         if not mine[k] then
             local ok, err = c.limits:claim(k, c.me)
             if ok == nil then return nil, "limits: " .. err, "limits" end
-            if ok then return k end
+            if ok then
+                if held == 0 then c.slot_since = now_ms() end
+                return k
+            end
         end
     end
+    if held == 0 then c.limits:want(c.me, grace) end
     return nil, format("all %d bind slots of the account are held", c.opts.slots), "standby"
 end
 

@@ -223,7 +223,8 @@ local function bad(fn, msg) error(format("smpp.ngx.%s: %s", fn, msg), 3) end
 --   worker's slot frees after it)
 -- @tparam[opt=10] number opts.concurrency messages a bind submits at once
 -- @tparam[opt=0.1] number opts.poll seconds between looks at a slot held elsewhere
--- @tparam[opt=5] number opts.close_timeout seconds a bind waits for what is outstanding when it stops
+-- @tparam[opt=2] number opts.close_timeout seconds a bind that stops (a reload, a quit) waits for
+--   what is on the wire before it unbinds and gives its slot back
 -- @tparam[opt] string opts.key prefix of the shared keys; default "smpp:" and the system_id
 -- @param[opt] opts.track where what was sent is kept for its receipts (`smpp.track`):
 --   by default this shared dict (every worker of this nginx), for 72 hours; `{ redis =
@@ -272,7 +273,7 @@ function _M.start(opts)
         new_limits = function() return shared or limits.new(lspec) end,
         me = redis and limits.holder_id(ngx.worker.pid()) or tostring(ngx.worker.pid()),
         prefix = key .. ":", lease = lease, concurrency = opts.concurrency or 10, poll = opts.poll or 0.1,
-        max_backoff = 10, close_timeout = opts.close_timeout or 5,
+        max_backoff = 10, close_timeout = opts.close_timeout or 2,
         on_receipt = handler(opts.on_receipt), on_message = handler(opts.on_message),
     }
     cfg = c

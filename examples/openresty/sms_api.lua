@@ -86,6 +86,13 @@ function _M.stats()
     reply(200, s)
 end
 
+--- GET /metrics: the account's metrics for Prometheus
+function _M.metrics()
+    if not method_is("GET") then return end
+    ngx.header["Content-Type"] = "text/plain; version=0.0.4"
+    ngx.print(smpp_ngx.metrics())
+end
+
 --- GET /receipts?ref=R -> {"ref": R, "stat": "DELIVRD"}
 function _M.receipt()
     if not method_is("GET") then return end

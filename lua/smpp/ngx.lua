@@ -23,7 +23,7 @@ local limits = require "smpp.limits"
 local track = require "smpp.track"
 
 local ngx = ngx
-local format, min = string.format, math.min
+local concat, floor, format, min = table.concat, math.floor, string.format, math.min
 local error, ipairs, pairs, pcall, require, tonumber, tostring, type =
     error, ipairs, pairs, pcall, require, tonumber, tostring, type
 local find, sub = string.find, string.sub
@@ -45,18 +45,52 @@ local function log(level, ...)
 end
 
 -- ----------------------------------------------------------------------
+-- Metrics in the shared dict, for `metrics()`: counters by one label
+-- (x:NAME:LABEL; the labels of NAME listed in xl:NAME, added under a short
+-- lock the first time), and the submit latency histogram (x:lat:LE).
+
+local BUCKETS = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 }
+
+local function count(c, name, label, n)
+    local shm, p = c.dict, c.prefix
+    local newval = shm:incr(p .. "x:" .. name .. ":" .. label, n or 1, 0)
+    if newval == (n or 1) and shm:add(p .. "xk:" .. name .. ":" .. label, true) then -- a new label
+        local lock = p .. "xlock:" .. name
+        for _ = 1, 100 do
+            if shm:add(lock, true, 0.05) then break end
+            ngx.sleep(0.001)
+        end
+        local list = shm:get(p .. "xl:" .. name)
+        shm:set(p .. "xl:" .. name, list and (list .. "\n" .. label) or label)
+        shm:delete(lock)
+    end
+end
+
+local function observe(c, seconds)
+    local shm, p = c.dict, c.prefix
+    for _, le in ipairs(BUCKETS) do
+        if seconds <= le then shm:incr(p .. "x:lat:" .. le, 1, 0) end
+    end
+    shm:incr(p .. "x:lat:count", 1, 0)
+    shm:incr(p .. "x:lat:sum_us", floor(seconds * 1e6), 0)
+end
+
+-- ----------------------------------------------------------------------
 -- The account's limits: bind slots and the rate (smpp.limits, shm backend).
 
 -- Waits until n submits may go at the account's rate (n: parts of one message).
 -- With redis (many hosts) unreachable: no submit (fail closed) until it is back.
+-- (true when it had to wait)
 local function take_tokens(lim, n)
+    local waited = false
     while true do
         local wait, err = lim:take(n)
         if not wait then
             log(ngx.WARN, "limits: ", err, " (waiting)")
             wait = 1000
         end
-        if wait <= 0 then return end
+        if wait <= 0 then return waited end
+        waited = true
         ngx.sleep(wait / 1000)
     end
 end
@@ -96,16 +130,21 @@ local function submit(c, client, job, lim)
                 charset = c.options.charset, concat = m.concat })
             if cok and info then parts = info.parts end
         end
-        take_tokens(lim, parts)
+        if take_tokens(lim, parts) then count(c, "throttle_waits", "all") end
+        local t0 = now_ms()
         local sok, ids, err, code = pcall(client.send, client, m)
         if not sok then
             result = { false, tostring(ids), "argument" }
+            count(c, "submits", "argument")
         elseif ids then -- (the client's tracker has what a receipt needs: see start's track)
             result = { true, ids }
             shm:incr(c.prefix .. "n:sent", 1, 0)
+            count(c, "submits", "ok")
+            observe(c, (now_ms() - t0) / 1000)
         else
             result = { false, err, code }
             shm:incr(c.prefix .. "n:failed", 1, 0)
+            count(c, "submits", type(code) == "number" and format("0x%02X", code) or tostring(code))
         end
     end
     shm:set(c.prefix .. "r:" .. id, encode(result), RESULT_TTL)
@@ -139,12 +178,14 @@ local function hold(c, k, me, lim)
         return false
     end
     log(ngx.INFO, format("slot %d: bound in worker %d", k, ngx.worker.pid()))
+    count(c, "binds", "all")
     local shm = c.dict
     local bound_key = c.prefix .. "bound:" .. k
     shm:set(bound_key, me, c.lease)
     local on_receipt, on_message = c.on_receipt, c.on_message
     client:on("receipt", function(r) -- r.message: from the tracker, whichever worker (or host) sent it
         shm:incr(c.prefix .. "n:receipts", 1, 0)
+        count(c, "receipts", (tostring(r.stat or "unknown"):upper():gsub("[^%w_]", "")))
         if on_receipt then on_receipt(r) end
     end)
     client:on("message", function(m)
@@ -362,6 +403,62 @@ function _M.stats()
     end
     if lim.close then lim:close() end
     return out
+end
+
+local METRICS = {
+    { "submits", "smpp_submits_total", "counter", "status",
+        "Messages submitted, by result: ok, an SMPP status (0x..), or an error code" },
+    { "receipts", "smpp_receipts_total", "counter", "stat", "Delivery receipts received, by stat" },
+}
+
+--- The account's metrics across workers, in the Prometheus text format
+-- (version 0.0.4): `smpp_submits_total{status}`, `smpp_receipts_total{stat}`,
+-- `smpp_binds_total` (binds made, reconnects among them), `smpp_bound` (slots
+-- bound now), `smpp_throttle_waits_total` (submits that waited for the rate),
+-- `smpp_queue_depth`, `smpp_mo_messages_total` and the histogram
+-- `smpp_submit_seconds` (a bind's submit to its response).
+-- @treturn string the exposition, for `Content-Type: text/plain; version=0.0.4`
+-- @raise when `start` was not called in this worker
+function _M.metrics()
+    local c = cfg
+    if not c then bad("metrics", "smpp.ngx.start was not called in this worker") end
+    local shm, p = c.dict, c.prefix
+    local out = {}
+    local function add(fmt, ...) out[#out + 1] = format(fmt, ...) end
+    for _, m in ipairs(METRICS) do
+        local name, metric, kind, label, help = m[1], m[2], m[3], m[4], m[5]
+        add("# HELP %s %s", metric, help)
+        add("# TYPE %s %s", metric, kind)
+        for value in (shm:get(p .. "xl:" .. name) or ""):gmatch("[^\n]+") do
+            add('%s{%s="%s"} %d', metric, label, value, shm:get(p .. "x:" .. name .. ":" .. value) or 0)
+        end
+    end
+    add("# HELP smpp_binds_total Binds made (the first of each slot and every reconnect)")
+    add("# TYPE smpp_binds_total counter")
+    add("smpp_binds_total %d", shm:get(p .. "x:binds:all") or 0)
+    add("# HELP smpp_throttle_waits_total Submits that waited for the account's rate")
+    add("# TYPE smpp_throttle_waits_total counter")
+    add("smpp_throttle_waits_total %d", shm:get(p .. "x:throttle_waits:all") or 0)
+    local st = _M.stats()
+    add("# HELP smpp_bound Bind slots whose bind is up")
+    add("# TYPE smpp_bound gauge")
+    add("smpp_bound %d", st.bound)
+    add("# HELP smpp_queue_depth Messages waiting for a bind")
+    add("# TYPE smpp_queue_depth gauge")
+    add("smpp_queue_depth %d", st.queued)
+    add("# HELP smpp_mo_messages_total MO messages received")
+    add("# TYPE smpp_mo_messages_total counter")
+    add("smpp_mo_messages_total %d", st.messages)
+    add("# HELP smpp_submit_seconds A bind's submit of a message to its response")
+    add("# TYPE smpp_submit_seconds histogram")
+    for _, le in ipairs(BUCKETS) do
+        add('smpp_submit_seconds_bucket{le="%s"} %d', tostring(le), shm:get(p .. "x:lat:" .. le) or 0)
+    end
+    local n = shm:get(p .. "x:lat:count") or 0
+    add('smpp_submit_seconds_bucket{le="+Inf"} %d', n)
+    add("smpp_submit_seconds_sum %.6f", (shm:get(p .. "x:lat:sum_us") or 0) / 1e6)
+    add("smpp_submit_seconds_count %d", n)
+    return concat(out, "\n") .. "\n"
 end
 
 return _M

@@ -40,6 +40,7 @@ build = {
         ["smpp.client.sessions"] = "lua/smpp/client/sessions.lua",
         ["smpp.client.send"] = "lua/smpp/client/send.lua",
         ["smpp.client.inbound"] = "lua/smpp/client/inbound.lua",
+        ["smpp.client.tracking"] = "lua/smpp/client/tracking.lua",
         ["smpp.client.outbind"] = "lua/smpp/client/outbind.lua",
         ["smpp.track"] = "lua/smpp/track.lua",
         ["smpp.transport.posix"] = "lua/smpp/transport/posix.lua",

@@ -15,7 +15,8 @@ if ROOT:sub(1, 1) ~= "/" then ROOT = os.getenv("PWD") .. (ROOT == "." and "" or 
 -- smpp.client's parts, and the tools' command line (bin/smpp and bin/smpp-sim:
 -- documented by their --help and man pages)
 local INTERNAL = { ["smpp.client.options"] = true, ["smpp.client.sessions"] = true,
-    ["smpp.client.send"] = true, ["smpp.client.inbound"] = true, ["smpp.cli"] = true }
+    ["smpp.client.send"] = true, ["smpp.client.inbound"] = true, ["smpp.client.tracking"] = true,
+    ["smpp.cli"] = true }
 
 local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 

@@ -9,6 +9,7 @@ local loop = require "smpp.loop"
 local pdu_mod = require "smpp.pdu"
 local receipt_mod = require "smpp.receipt"
 local text = require "smpp.text"
+local tracking = require "smpp.client.tracking"
 
 local format, floor, tostring, pcall, ipairs, setmetatable = string.format, math.floor, tostring, pcall,
     ipairs, setmetatable
@@ -103,36 +104,15 @@ function _M.flush(c, name)
     end
 end
 
--- A receipt: matched to what was sent, to its handler (or queue).
--- With a store of its own (track = ...), any receipt may be of a message
--- another process sent; in memory, only once this one asked for receipts.
--- A lookup that fails still hands the receipt on, with lookup_error.
+-- A receipt: matched to what was sent (smpp.client.tracking), to its
+-- handler (or queue); a lookup that fails still hands it on.
 local function on_receipt(c, s, seq, command, r, p)
     local counters = c.counters
     counters.receipts = counters.receipts + 1
-    local t = (c.tracker or c.opts.track) and require("smpp.client.send").tracker(c)
-    local record, err
-    if t then
-        require("smpp.client.send").retry_puts(c)
-        record, err = t:find(r.id)
-    end
-    local done
-    if record then
-        r.message = record
-        local outcome, x = t:settle(record, r.id, r.stat)
-        if outcome then
-            r.outcome, r.done, done = outcome, x, x
-        else
-            err = x
-        end
-    end
-    if err then
-        r.lookup_error = err
-        counters.track_errors = counters.track_errors + 1
-    end
-    if not record then counters.unmatched = counters.unmatched + 1 end
+    local done = tracking.match(c, r)
+    if not r.message then counters.unmatched = counters.unmatched + 1 end
     local ok, herr = _M.emit(c, "receipt", r, p, s, seq, command)
-    if done and c.handlers.message_done then _M.emit(c, "message_done", record, r.outcome) end
+    if done and c.handlers.message_done then _M.emit(c, "message_done", r.message, r.outcome) end
     return ok, herr
 end
 

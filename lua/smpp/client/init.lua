@@ -11,10 +11,10 @@
 -- @module smpp.client
 local core = require "smpp.core"
 local loop = require "smpp.loop"
-local track_mod = require "smpp.track"
 local limits_mod = require "smpp.limits"
 local text = require "smpp.text"
 local options = require "smpp.client.options"
+local tracking = require "smpp.client.tracking"
 local sessions = require "smpp.client.sessions"
 local send = require "smpp.client.send"
 local inbound = require "smpp.client.inbound"
@@ -173,9 +173,8 @@ function _M.connect(opts)
     }, Client)
     for name in pairs(options.EVENTS) do c.queues[name] = {} end
     if o.track ~= nil and o.track ~= "memory" then -- a store given is opened now: its errors at the caller
-        local tok, t = pcall(track_mod.new, o.track)
-        check("connect", not tok and tostring(t):gsub("^.-:%d+: ", "") or nil)
-        c.tracker = t
+        local tok, terr = pcall(tracking.tracker, c)
+        check("connect", not tok and tostring(terr):gsub("^.-:%d+: ", "") or nil)
     end
     for name, fn in pairs(o.on or {}) do c.handlers[name] = fn end
     lean(c)

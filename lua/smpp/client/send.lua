@@ -13,12 +13,12 @@
 local loop = require "smpp.loop"
 local pdu_mod = require "smpp.pdu"
 local text = require "smpp.text"
-local track = require "smpp.track"
+local tracking = require "smpp.client.tracking"
 local options = require "smpp.client.options"
 local sessions = require "smpp.client.sessions"
 
-local format, floor, max, min = string.format, math.floor, math.max, math.min
-local ipairs, pairs, type, pcall, error, tostring = ipairs, pairs, type, pcall, error, tostring
+local format, floor, max = string.format, math.floor, math.max
+local ipairs, pairs, type, pcall, error = ipairs, pairs, type, pcall, error
 local now_ms = loop.now
 local status_text = pdu_mod.status_text
 
@@ -198,71 +198,6 @@ local function settle(c, job)
     end
 end
 
-------------------------------------------------------------------------
--- What was sent, in the tracker's store: written after the SMSC took it
--- (a submit never waits for the store); a write that fails is counted and
--- tried again at the next write and at close.
-
---- The client's tracker, made when first needed.
-function _M.tracker(c)
-    local t = c.tracker
-    if not t then
-        t = track.new(c.opts.track)
-        c.tracker = t
-    end
-    return t
-end
-
-local RETRY_MAX = 10000 -- writes kept to try again while the store fails (the oldest go first)
-
-local function put(c, t, id, record)
-    local ok, err = t:put(id, record)
-    if ok then return true end
-    c.counters.track_errors = c.counters.track_errors + 1
-    local list = c.track_retry
-    if #list >= RETRY_MAX then table.remove(list, 1) end
-    list[#list + 1] = { id, record }
-    if c.log then c.log("warn", "tracker: %s (message id %s kept to write again)", tostring(err), id) end
-end
-
---- Writes again what the store refused before (until it fails again).
-function _M.retry_puts(c)
-    local list = c.track_retry
-    if not list[1] then return end
-    local t = _M.tracker(c)
-    c.track_retry = {}
-    for k, e in ipairs(list) do
-        if not t:put(e[1], e[2]) then
-            for j = k, #list do c.track_retry[#c.track_retry + 1] = list[j] end
-            return
-        end
-    end
-end
-
-local function keep(c, job, id)
-    local t = _M.tracker(c)
-    local record = job.record
-    if not record then
-        local m = job.m
-        record = { key = t:message_key(), to = job.to, from = job.from, ref = m.ref, meta = m.meta, text = m.text,
-            parts = job.n, submitted = os.time() }
-        job.record = record
-    end
-    _M.retry_puts(c)
-    record.ids = job.ids
-    put(c, t, id, record) -- a receipt may come at once: known already
-end
-
--- The message is whole: its parts' records again, each with every id
--- (a store that keeps the record itself has them already).
-local function keep_all(c, job)
-    local t = _M.tracker(c)
-    if t.store.raw then return end
-    for _, id in ipairs(job.ids) do
-        if id ~= "" then put(c, t, id, job.record) end
-    end
-end
-
 local function part_ok(c, job, i, id)
     if job.done then -- its call has ended: the SMSC took it after all
         c.counters.late = c.counters.late + 1
@@ -278,8 +213,8 @@ local function part_ok(c, job, i, id)
     -- write is done or failed); the write is done before the next PDU is
     -- read, a receipt among them
     if whole then finish(c, job) end
-    if m and m.receipt and id ~= "" then keep(c, job, id) end
-    if whole and job.n > 1 and job.record then keep_all(c, job) end
+    if m and m.receipt and id ~= "" then tracking.keep(c, job, id) end
+    if whole and job.n > 1 and job.record then tracking.keep_all(c, job) end
 end
 
 local function part_failed(c, job, err, code)
@@ -561,41 +496,6 @@ local function push(c, src)
     nudge(c)
 end
 
--- once = true: the claim on m.ref, before the message goes. nil when it
--- may go; else its result (the ids of the send that went before, again =
--- true, or an error). A claim held by another send is waited for, up to the
--- message's deadline.
-local function claim(c, m, deadline)
-    local t = _M.tracker(c)
-    while true do
-        local got, err = t:claim(m.ref)
-        if got == "claimed" then return nil end
-        if got == nil then return { nil, "once: the tracker's store failed: " .. tostring(err), "track" } end
-        if type(got) == "table" then
-            got.again = true
-            return got
-        end
-        if now_ms() >= deadline then
-            return { nil, format("once: a send with ref %s is under way, or its result was never known",
-                tostring(m.ref)), "once" }
-        end
-        c.T.cond():wait(min(deadline, now_ms() + 50))
-    end
-end
-
--- After a claimed send: its ids for the next send of the ref, or the claim
--- given up when nothing of it can have reached the SMSC (an uncertain
--- result keeps the claim: at most once).
-local function claimed(c, m, r)
-    local t = _M.tracker(c)
-    if r[1] ~= nil then
-        if not t:claimed(m.ref, r) then c.counters.track_errors = c.counters.track_errors + 1 end
-    elseif r[3] == "unsent" or (type(r[3]) == "number" and not r[4] and not r.resent) then
-        t:release(m.ref)
-    end
-    return r
-end
-
 --- One message (checked): ids, or a table { nil, message, code, ids }.
 function _M.one(c, m)
     local ok, err, code = can_send(c)
@@ -605,12 +505,12 @@ function _M.one(c, m)
     local job, berr, bcode = build(c, m, deadline)
     if not job then return { nil, berr, bcode } end
     if m.once then
-        local before = claim(c, m, deadline)
+        local before = tracking.claim(c, m, deadline)
         if before then return before end
     end
     push(c, job)
     if not m.once then return wait_job(c, job) end
-    return claimed(c, m, wait_job(c, job))
+    return tracking.claimed(c, m, wait_job(c, job))
 end
 
 --- A request PDU (a table, checked by the codec: nil, message when it

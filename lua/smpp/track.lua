@@ -300,6 +300,25 @@ Tracker.__index = Tracker
 
 local seq = 0
 
+local OPTIONS = { store = true, redis = true, sqlite = true, shm = true, ttl = true, prefix = true, max = true }
+
+--- What is wrong with a spec for `new`, if anything (its form only: a store
+-- is not opened).
+-- @param spec as for `new`
+-- @treturn string|nil the message, or nil when it is well formed
+function _M.check(spec)
+    if spec == nil or spec == "memory" then return nil end
+    if type(spec) ~= "table" then
+        return "track must be \"memory\" or a table: { redis = ... }, { sqlite = path }, "
+            .. "{ shm = dict }, { store = obj }"
+    end
+    for k in pairs(spec) do
+        if not OPTIONS[k] then
+            return format("unknown track option %s (store, redis, sqlite, shm, ttl, prefix, max)", tostring(k))
+        end
+    end
+end
+
 --- Makes a tracker over one of the stores of the module's description.
 -- @param[opt] spec "memory" (nil: the same), or a table of one store and its options:
 -- @param[opt="memory"] spec.store "memory", or your own object: `get(k)`, `set(k, v, ttl)`,
@@ -312,10 +331,9 @@ local seq = 0
 -- @tparam[opt="smpp:"] string spec.prefix put before every key
 -- @treturn Tracker the tracker (raises on a bad spec)
 function _M.new(spec)
+    local bad = _M.check(spec)
+    if bad then error("smpp.track: " .. bad, 3) end
     if spec == nil or spec == "memory" then spec = {} end
-    if type(spec) ~= "table" then
-        error("smpp.track: track must be \"memory\" or a table ({ redis = ... }, { sqlite = path }, ...)", 3)
-    end
     local store
     if spec.redis then
         local conn = spec.redis

@@ -3,6 +3,7 @@
 -- or field; the public functions raise that message at their caller's line
 -- (error(msg, 2)), send_many makes it the entry's result. Unknown names are
 -- refused with the nearest valid one.
+local track_check = require("smpp.track").check
 local format, tostring, type, pairs, ipairs, rawget = string.format, tostring, type, pairs, ipairs, rawget
 local min, floor = math.min, math.floor
 
@@ -123,20 +124,11 @@ local function transport_of(tr)
     return nil, "transport must be \"posix\", \"ngx\" or a transport module"
 end
 
-local TRACK = { store = true, redis = true, sqlite = true, shm = true, ttl = true, prefix = true, max = true }
-
--- The tracker's store: checked here, opened at the first message that needs it.
+-- The tracker's store: its form checked here (smpp.track.check), the
+-- store opened by the client.
 local function track_of(t)
-    if t == nil or t == "memory" then return t end
-    if type(t) ~= "table" then
-        return nil, "track must be \"memory\" or a table: { redis = ... }, { sqlite = path }, "
-            .. "{ shm = dict }, { store = obj }"
-    end
-    for k in pairs(t) do
-        if not TRACK[k] then
-            return nil, format("unknown track option %s (store, redis, sqlite, shm, ttl, prefix, max)", tostring(k))
-        end
-    end
+    local bad = track_check(t)
+    if bad then return nil, bad end
     return t
 end
 

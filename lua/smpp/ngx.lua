@@ -66,10 +66,14 @@ local function count(c, name, label, n)
     end
 end
 
+-- (one bucket a submit, the first that holds it: metrics() adds them up)
 local function observe(c, seconds)
     local shm, p = c.dict, c.prefix
     for _, le in ipairs(BUCKETS) do
-        if seconds <= le then shm:incr(p .. "x:lat:" .. le, 1, 0) end
+        if seconds <= le then
+            shm:incr(p .. "x:lat:" .. le, 1, 0)
+            break
+        end
     end
     shm:incr(p .. "x:lat:count", 1, 0)
     shm:incr(p .. "x:lat:sum_us", floor(seconds * 1e6), 0)
@@ -451,8 +455,10 @@ function _M.metrics()
     add("smpp_mo_messages_total %d", st.messages)
     add("# HELP smpp_submit_seconds A bind's submit of a message to its response")
     add("# TYPE smpp_submit_seconds histogram")
+    local below = 0
     for _, le in ipairs(BUCKETS) do
-        add('smpp_submit_seconds_bucket{le="%s"} %d', tostring(le), shm:get(p .. "x:lat:" .. le) or 0)
+        below = below + (shm:get(p .. "x:lat:" .. le) or 0)
+        add('smpp_submit_seconds_bucket{le="%s"} %d', tostring(le), below)
     end
     local n = shm:get(p .. "x:lat:count") or 0
     add('smpp_submit_seconds_bucket{le="+Inf"} %d', n)

@@ -146,7 +146,10 @@ describe("smpp.connect with limits in redis", function()
         stop_redis(r)
     end)
 
-    it("holds 2 binds and 30/s across 3 processes for 20 s, and a standby takes a dead one's slot", function()
+    -- Processes A, B and C (spec/fixtures/limits_client.lua) for seconds,
+    -- each taking at most binds slots, started 0.3 s apart; their pids and
+    -- lines(name), what each has written.
+    local function start_clients(seconds, binds)
         local dir = os.tmpname()
         os.remove(dir)
         assert(os.execute("mkdir -p " .. q(dir)))
@@ -154,12 +157,16 @@ describe("smpp.connect with limits in redis", function()
         local env = format("LUA_PATH=%s LUA_CPATH=%s", q(package.path), q(package.cpath))
         local pids = {}
         for _, name in ipairs({ "A", "B", "C" }) do
-            pids[name] = spawn(format("env %s %s %s %s %d %d 20 %s >/dev/null 2>%s", env,
+            pids[name] = spawn(format("env %s %s %s %s %d %d %d %s %d >/dev/null 2>%s", env,
                 q(support.lua_interpreter()), q(here .. "/fixtures/limits_client.lua"), name, sim.port, r.port,
-                q(dir .. "/" .. name), q(dir .. "/" .. name .. ".err")))
-            loop.sleep(0.3) -- A and B bind, C is the standby
+                seconds, q(dir .. "/" .. name), binds, q(dir .. "/" .. name .. ".err")))
+            loop.sleep(0.3)
         end
-        local function lines(name) return support.slurp(dir .. "/" .. name) end
+        return pids, function(name) return support.slurp(dir .. "/" .. name) end
+    end
+
+    it("holds 2 binds and 30/s across 3 processes for 20 s, and a standby takes a dead one's slot", function()
+        local pids, lines = start_clients(20, 1) -- A and B bind, C is the standby
         assert.is_truthy(support.eventually(5, function()
             return lines("A"):match("^bound A") and lines("B"):match("^bound B")
         end), "A and B did not bind: " .. lines("A") .. lines("B") .. lines("A.err") .. lines("B.err"))
@@ -203,19 +210,7 @@ describe("smpp.connect with limits in redis", function()
     end)
 
     it("spreads the slots over the processes: a process that may take both leaves one to a waiting one", function()
-        local dir = os.tmpname()
-        os.remove(dir)
-        assert(os.execute("mkdir -p " .. q(dir)))
-        finally(function() os.execute("rm -rf " .. q(dir)) end)
-        local env = format("LUA_PATH=%s LUA_CPATH=%s", q(package.path), q(package.cpath))
-        local pids = {}
-        for _, name in ipairs({ "A", "B", "C" }) do -- each may take both slots (binds = 2)
-            pids[name] = spawn(format("env %s %s %s %s %d %d 12 %s 2 >/dev/null 2>%s", env,
-                q(support.lua_interpreter()), q(here .. "/fixtures/limits_client.lua"), name, sim.port, r.port,
-                q(dir .. "/" .. name), q(dir .. "/" .. name .. ".err")))
-            loop.sleep(0.3)
-        end
-        local function lines(name) return support.slurp(dir .. "/" .. name) end
+        local pids, lines = start_clients(12, 2) -- each may take both slots
         assert.is_truthy(support.eventually(5, function()
             return lines("A"):match("^bound A") and lines("B"):match("^bound B")
         end), "A and B did not bind: " .. lines("A") .. lines("B") .. lines("A.err") .. lines("B.err"))
